@@ -1,0 +1,262 @@
+package rida
+
+import (
+	"context"
+	"strings"
+	"time"
+)
+
+// RebuildStrategy decides which components of a module build are rebuilt and
+// which are reused from an earlier build (mbs.md §3.14).
+type RebuildStrategy string
+
+// The rebuild strategies MBS knows.
+const (
+	RebuildAll             RebuildStrategy = "all"
+	RebuildChangedAndAfter RebuildStrategy = "changed-and-after"
+	RebuildOnlyChanged     RebuildStrategy = "only-changed"
+)
+
+// RebuildStrategies lists the strategies sorted by name, with MBS's
+// descriptions.
+var RebuildStrategies = []struct {
+	Strategy    RebuildStrategy
+	Description string
+}{
+	{RebuildAll, "All components will be rebuilt"},
+	{RebuildChangedAndAfter, "All components that have changed and those in subsequent batches will be rebuilt"},
+	{RebuildOnlyChanged, "All changed components will be rebuilt"},
+}
+
+// Valid reports whether s is one of the known strategies.
+func (s RebuildStrategy) Valid() bool {
+	for _, r := range RebuildStrategies {
+		if r.Strategy == s {
+			return true
+		}
+	}
+	return false
+}
+
+// ModuleBuild is one build of a module (N:S:V:C) with every field MBS keeps
+// (mbs.md §0.2), plus the Koji content-generator reservation of its NVR.
+type ModuleBuild struct {
+	ID      int64
+	Name    string
+	Stream  string
+	Version uint64
+	Context string
+
+	BuildContext      string
+	BuildContextNoBMS string
+	RuntimeContext    string
+	RefBuildContext   string
+
+	State       ModuleState
+	StateReason string
+	Owner       string
+	// SCMURL is the submitted SCM URL, empty for YAML submissions.
+	SCMURL string
+	// Modulemd is the module's modulemd YAML as rida stores it.
+	Modulemd        string
+	KojiTag         string
+	CGBuildKojiTag  string
+	RebuildStrategy RebuildStrategy
+	Scratch         bool
+	// Batch is the batch being built: 0 before wait, 1 during macros.
+	Batch         int
+	NewRepoTaskID int64
+	// StreamVersion is set for base modules only (e.g. 280000).
+	StreamVersion *float64
+	SRPMs         []string
+	// BuildRequires is xmd.mbs.buildrequires, kept in a column so the list
+	// path never parses modulemd.
+	BuildRequires map[string]BuildRequire
+
+	TimeSubmitted  time.Time
+	TimeModified   time.Time
+	TimeCompleted  *time.Time
+	ReusedModuleID *int64
+
+	// KojiBuildID and KojiCGToken are the content-generator reservation of
+	// the module's NVR (CGInitBuild), consumed by CGImport.
+	KojiBuildID int64
+	KojiCGToken string
+
+	// Rev is the compare-and-set counter: every write checks and bumps it.
+	Rev int64
+
+	// Related rows, loaded only when asked for (see ModuleBuildInclude).
+	Components []*ComponentBuild
+	StateTrace []StateChange
+	Siblings   []int64
+}
+
+// BuildRequire is one entry of xmd.mbs.buildrequires: the module build chosen
+// for a buildrequired name:stream.
+type BuildRequire struct {
+	Stream        string   `json:"stream"`
+	Version       string   `json:"version"`
+	Context       string   `json:"context"`
+	Ref           string   `json:"ref,omitempty"`
+	KojiTag       string   `json:"koji_tag,omitempty"`
+	FilteredRPMs  []string `json:"filtered_rpms,omitempty"`
+	StreamVersion *float64 `json:"stream_version,omitempty"`
+}
+
+// NSVC returns name:stream:version:context.
+func (m *ModuleBuild) NSVC() string {
+	return m.Name + ":" + m.Stream + ":" + formatUint(m.Version) + ":" + m.Context
+}
+
+// NVR returns the Koji NVR of the module build: the stream with "-" replaced
+// by "_" is the version, "<version>.<context>" the release.
+func (m *ModuleBuild) NVR() NVR {
+	return NVR{
+		Name:    m.Name,
+		Version: strings.ReplaceAll(m.Stream, "-", "_"),
+		Release: formatUint(m.Version) + "." + m.Context,
+	}
+}
+
+// StateChange is one row of a state trace: when a build entered a state and
+// why.
+type StateChange struct {
+	Time   time.Time
+	State  int
+	Reason string
+}
+
+// ComponentBuild is one RPM package built for a module build.
+type ComponentBuild struct {
+	ID            int64
+	ModuleBuildID int64
+	Package       string
+	// Format is the component type, always "rpms".
+	Format string
+	// SCMURL is "<repository>?#<commit>" (or an SRPM path).
+	SCMURL string
+	// Ref is the resolved commit hash.
+	Ref        string
+	BuildOrder int64
+	Batch      int
+	BuildOnly  bool
+	// BuildTimeOnly components are tagged only into the -build tag
+	// (module-build-macros).
+	BuildTimeOnly bool
+	Weight        float64
+
+	// TaskID is the Koji (or local) task, 0 when none was created.
+	TaskID    int64
+	TaskState *TaskState
+	State     ComponentState
+	// StateReason says why the component is in its state.
+	StateReason       string
+	NVR               string
+	ReusedComponentID *int64
+	// Tagged: tagged into the -build tag; TaggedInFinal: into the module tag.
+	Tagged        bool
+	TaggedInFinal bool
+
+	Rev        int64
+	StateTrace []StateChange
+}
+
+// FormatRPMs is the only component format.
+const FormatRPMs = "rpms"
+
+// Order is one ordering key of a list query.
+type Order struct {
+	Field string
+	Desc  bool
+}
+
+// Paging bounds for list queries.
+const (
+	DefaultPerPage = 10
+	MaxPerPage     = 500
+)
+
+// ModuleBuildOrderFields are the fields a module build list may be ordered by
+// (MBS: any column).
+var ModuleBuildOrderFields = []string{
+	"id", "name", "stream", "version", "context", "state", "state_reason", "owner", "scmurl",
+	"koji_tag", "cg_build_koji_tag", "rebuild_strategy", "scratch", "batch", "new_repo_task_id",
+	"stream_version", "build_context", "build_context_no_bms", "runtime_context",
+	"ref_build_context", "reused_module_id", "time_submitted", "time_modified", "time_completed",
+}
+
+// ComponentBuildOrderFields are the fields a component list may be ordered by.
+var ComponentBuildOrderFields = []string{
+	"id", "package", "format", "scmurl", "ref", "task_id", "state", "state_reason", "nvr",
+	"tagged", "tagged_in_final", "build_time_only", "buildonly", "batch", "module_id",
+	"reused_component_id", "weight",
+}
+
+// ModuleBuildFilter selects module builds. Nil fields do not filter; States
+// are OR-ed. Page counts from 1.
+type ModuleBuildFilter struct {
+	Name, Stream, Context           *string
+	Version                         *uint64
+	BuildContext, BuildContextNoBMS *string
+	RuntimeContext, RefBuildContext *string
+	StateReason, Owner, SCMURL      *string
+	KojiTag, CGBuildKojiTag         *string
+	RebuildStrategy                 *string
+	Scratch                         *bool
+	Batch                           *int
+	NewRepoTaskID, ReusedModuleID   *int64
+	StreamVersion                   *float64
+	States                          []ModuleState
+	SubmittedBefore, SubmittedAfter *time.Time
+	ModifiedBefore, ModifiedAfter   *time.Time
+	CompletedBefore, CompletedAfter *time.Time
+	Order                           []Order
+	Page, PerPage                   int
+	Include                         ModuleBuildInclude
+}
+
+// ModuleBuildInclude says which related rows to load with module builds, so a
+// short list costs one query and a verbose one a fixed handful, never one per
+// build.
+type ModuleBuildInclude struct {
+	Components bool
+	StateTrace bool
+	Siblings   bool
+	// ComponentTraces also loads each component's state trace.
+	ComponentTraces bool
+}
+
+// ComponentBuildFilter selects component builds.
+type ComponentBuildFilter struct {
+	ModuleBuildID                *int64
+	Package, Format, SCMURL, Ref *string
+	StateReason, NVR             *string
+	TaskID, ReusedComponentID    *int64
+	Batch                        *int
+	Weight                       *float64
+	Tagged, TaggedInFinal        *bool
+	BuildTimeOnly, BuildOnly     *bool
+	States                       []ComponentState
+	Order                        []Order
+	Page, PerPage                int
+	IncludeStateTrace            bool
+}
+
+// ModuleBuildService is the API contract: the HTTP server calls it, the
+// engine implements it, and httpapi.Client implements it over HTTP so the
+// CLI and tests speak to a remote rida exactly as to a local one.
+type ModuleBuildService interface {
+	// FindModuleBuildByID returns ErrModuleBuildNotFound for an unknown id.
+	FindModuleBuildByID(ctx context.Context, id int64, include ModuleBuildInclude) (*ModuleBuild, error)
+	// FindModuleBuilds returns one page of matches and the total count.
+	FindModuleBuilds(ctx context.Context, filter ModuleBuildFilter) ([]*ModuleBuild, int, error)
+	// FindComponentBuildByID returns ErrComponentBuildNotFound for an
+	// unknown id.
+	FindComponentBuildByID(ctx context.Context, id int64, withTrace bool) (*ComponentBuild, error)
+	// FindComponentBuilds returns one page of matches and the total count.
+	FindComponentBuilds(ctx context.Context, filter ComponentBuildFilter) ([]*ComponentBuild, int, error)
+	// CancelModuleBuild moves a build in init, wait or build to failed with
+	// the reason "Canceled by <user>.".
+	CancelModuleBuild(ctx context.Context, id int64, user string) (*ModuleBuild, error)
+}
