@@ -1,0 +1,86 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+
+	"github.com/rida-build/rida"
+)
+
+// Store is what Service needs from the database. sqlstore.DB implements it.
+type Store interface {
+	FindModuleBuildByID(ctx context.Context, id int64, inc rida.ModuleBuildInclude) (*rida.ModuleBuild, error)
+	FindModuleBuilds(ctx context.Context, f rida.ModuleBuildFilter) ([]*rida.ModuleBuild, int, error)
+	FindComponentBuildByID(ctx context.Context, id int64, withTrace bool) (*rida.ComponentBuild, error)
+	FindComponentBuilds(ctx context.Context, f rida.ComponentBuildFilter) ([]*rida.ComponentBuild, int, error)
+	TransitionModuleBuild(ctx context.Context, t rida.ModuleTransition) (*rida.ModuleBuild, error)
+}
+
+// Service implements rida.ModuleBuildService.
+type Service struct {
+	store  Store
+	logger *slog.Logger
+}
+
+var _ rida.ModuleBuildService = (*Service)(nil)
+
+// NewService returns a Service over store. A nil logger discards.
+func NewService(store Store, logger *slog.Logger) *Service {
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	return &Service{store: store, logger: logger}
+}
+
+// FindModuleBuildByID implements rida.ModuleBuildService.
+func (s *Service) FindModuleBuildByID(ctx context.Context, id int64, inc rida.ModuleBuildInclude) (*rida.ModuleBuild, error) {
+	return s.store.FindModuleBuildByID(ctx, id, inc)
+}
+
+// FindModuleBuilds implements rida.ModuleBuildService.
+func (s *Service) FindModuleBuilds(ctx context.Context, f rida.ModuleBuildFilter) ([]*rida.ModuleBuild, int, error) {
+	return s.store.FindModuleBuilds(ctx, f)
+}
+
+// FindComponentBuildByID implements rida.ModuleBuildService.
+func (s *Service) FindComponentBuildByID(ctx context.Context, id int64, withTrace bool) (*rida.ComponentBuild, error) {
+	return s.store.FindComponentBuildByID(ctx, id, withTrace)
+}
+
+// FindComponentBuilds implements rida.ModuleBuildService.
+func (s *Service) FindComponentBuilds(ctx context.Context, f rida.ComponentBuildFilter) ([]*rida.ComponentBuild, int, error) {
+	return s.store.FindComponentBuilds(ctx, f)
+}
+
+// cancelAttempts bounds the re-reads when another writer moves the build
+// between our read and our compare-and-set.
+const cancelAttempts = 5
+
+// CancelModuleBuild implements rida.ModuleBuildService: a build in init, wait
+// or build moves to failed with "Canceled by <user>.". Stopping its running
+// component builds is the engine's reaction to that state change.
+func (s *Service) CancelModuleBuild(ctx context.Context, id int64, user string) (*rida.ModuleBuild, error) {
+	for range cancelAttempts {
+		m, err := s.store.FindModuleBuildByID(ctx, id, rida.ModuleBuildInclude{})
+		if err != nil {
+			return nil, err
+		}
+		if !m.State.Cancelable() {
+			return nil, rida.Errorf(rida.CodeInvalid, "To cancel a module build, it must be in one of the following states: build, init, wait")
+		}
+		_, err = s.store.TransitionModuleBuild(ctx, rida.ModuleTransition{
+			ID: id, FromRev: m.Rev, To: rida.ModuleFailed, Reason: fmt.Sprintf("Canceled by %s.", user),
+		})
+		if errors.Is(err, rida.ErrStaleWrite) {
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("cancel module build %d: %w", id, err)
+		}
+		s.logger.InfoContext(ctx, "module build canceled", "module_build_id", id, "user", user)
+		return s.store.FindModuleBuildByID(ctx, id, rida.ModuleBuildInclude{Components: true, StateTrace: true, Siblings: true})
+	}
+	return nil, fmt.Errorf("cancel module build %d: %w", id, rida.ErrStaleWrite)
+}
