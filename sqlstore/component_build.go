@@ -1,0 +1,291 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strconv"
+
+	"github.com/rida-build/rida"
+)
+
+// componentColumns is the column list every component query selects, in the
+// order componentRow.dest scans them.
+const componentColumns = `id, module_id, package, format, scmurl, ref, buildorder, batch, buildonly,
+ build_time_only, weight, task_id, task_state, state, state_reason, nvr, reused_component_id, tagged,
+ tagged_in_final, rev`
+
+// componentRow holds the scan targets of one component row, reused across
+// the rows of a query.
+type componentRow struct {
+	id, moduleID, buildOrder, batch, rev int64
+	pkg, format, scmurl                  string
+	ref, stateReason, nvr                sql.NullString
+	buildOnly, buildTimeOnly             bool
+	tagged, taggedInFinal                bool
+	weight                               float64
+	taskID, taskState, state, reusedID   sql.NullInt64
+	dest                                 []any
+}
+
+func newComponentRow() *componentRow {
+	r := &componentRow{}
+	r.dest = []any{&r.id, &r.moduleID, &r.pkg, &r.format, &r.scmurl, &r.ref, &r.buildOrder,
+		&r.batch, &r.buildOnly, &r.buildTimeOnly, &r.weight, &r.taskID, &r.taskState, &r.state,
+		&r.stateReason, &r.nvr, &r.reusedID, &r.tagged, &r.taggedInFinal, &r.rev}
+	return r
+}
+
+func (r *componentRow) build() *rida.ComponentBuild {
+	c := &rida.ComponentBuild{
+		ID: r.id, ModuleBuildID: r.moduleID, Package: r.pkg, Format: r.format, SCMURL: r.scmurl,
+		Ref: r.ref.String, BuildOrder: r.buildOrder, Batch: int(r.batch), BuildOnly: r.buildOnly,
+		BuildTimeOnly: r.buildTimeOnly, Weight: r.weight, TaskID: r.taskID.Int64,
+		State: rida.ComponentWaiting, StateReason: r.stateReason.String, NVR: r.nvr.String,
+		Tagged: r.tagged, TaggedInFinal: r.taggedInFinal, Rev: r.rev,
+	}
+	if r.taskState.Valid {
+		ts := rida.TaskState(r.taskState.Int64)
+		c.TaskState = &ts
+	}
+	if r.state.Valid {
+		c.State = rida.ComponentState(r.state.Int64)
+	}
+	if r.reusedID.Valid {
+		v := r.reusedID.Int64
+		c.ReusedComponentID = &v
+	}
+	return c
+}
+
+// componentStateArg stores ComponentWaiting as NULL, as MBS does for a
+// component not yet submitted.
+func componentStateArg(s rida.ComponentState) any {
+	if s == rida.ComponentWaiting {
+		return nil
+	}
+	return int(s)
+}
+
+func taskStateArg(s *rida.TaskState) any {
+	if s == nil {
+		return nil
+	}
+	return int(*s)
+}
+
+// queryComponents runs a component query (with "?" placeholders) and scans
+// every row.
+func (db *DB) queryComponents(ctx context.Context, q querier, query string, args []any) ([]*rida.ComponentBuild, error) {
+	rows, err := q.QueryContext(ctx, db.d.rebindDynamic(query), args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []*rida.ComponentBuild
+	r := newComponentRow()
+	for rows.Next() {
+		if err := rows.Scan(r.dest...); err != nil {
+			return nil, err
+		}
+		out = append(out, r.build())
+	}
+	return out, rows.Err()
+}
+
+// loadComponentTraces fills StateTrace of comps from a query returning
+// (component_id, state_time, state, state_reason) rows. A NULL state is
+// ComponentWaiting.
+func (db *DB) loadComponentTraces(ctx context.Context, q querier, comps []*rida.ComponentBuild, query string, args []any) error {
+	byID := make(map[int64]*rida.ComponentBuild, len(comps))
+	for _, c := range comps {
+		byID[c.ID] = c
+	}
+	rows, err := q.QueryContext(ctx, db.d.rebindDynamic(query), args...)
+	if err != nil {
+		return fmt.Errorf("load component trace: %w", err)
+	}
+	defer rows.Close()
+	var (
+		id     int64
+		at     timeValue
+		state  sql.NullInt64
+		reason sql.NullString
+	)
+	dest := []any{&id, &at, &state, &reason}
+	for rows.Next() {
+		if err := rows.Scan(dest...); err != nil {
+			return fmt.Errorf("load component trace: %w", err)
+		}
+		c := byID[id]
+		if c == nil {
+			continue
+		}
+		s := int(rida.ComponentWaiting)
+		if state.Valid {
+			s = int(state.Int64)
+		}
+		c.StateTrace = append(c.StateTrace, rida.StateChange{Time: at.Time, State: s, Reason: reason.String})
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("load component trace: %w", err)
+	}
+	return nil
+}
+
+const selectComponentByIDSQL = `SELECT ` + componentColumns + ` FROM component_builds WHERE id = ?`
+
+func (db *DB) findComponentBuild(ctx context.Context, q querier, id int64) (*rida.ComponentBuild, error) {
+	r := newComponentRow()
+	if err := q.QueryRowContext(ctx, db.d.q(selectComponentByIDSQL), id).Scan(r.dest...); err != nil {
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil, rida.ErrComponentBuildNotFound
+		}
+		return nil, err
+	}
+	return r.build(), nil
+}
+
+// FindComponentBuildByID returns the component build with the given id, and
+// its state trace when withTrace is set. An unknown id is
+// rida.ErrComponentBuildNotFound.
+func (db *DB) FindComponentBuildByID(ctx context.Context, id int64, withTrace bool) (*rida.ComponentBuild, error) {
+	var c *rida.ComponentBuild
+	var err error
+	if !withTrace {
+		c, err = db.findComponentBuild(ctx, db.db, id)
+	} else {
+		err = db.inReadTx(ctx, func(tx *sql.Tx) error {
+			var err error
+			if c, err = db.findComponentBuild(ctx, tx, id); err != nil {
+				return err
+			}
+			return db.loadComponentTraces(ctx, tx, []*rida.ComponentBuild{c},
+				`SELECT component_id, state_time, state, state_reason FROM component_builds_trace
+ WHERE component_id = ? ORDER BY id`, []any{id})
+		})
+	}
+	if err != nil {
+		return nil, wrapErr("find component build "+strconv.FormatInt(id, 10), err)
+	}
+	return c, nil
+}
+
+// FindComponentBuilds returns one page of the component builds matching f
+// and the number of all matches; with f.IncludeStateTrace, the traces of the
+// whole page are loaded with one query.
+func (db *DB) FindComponentBuilds(ctx context.Context, f rida.ComponentBuildFilter) ([]*rida.ComponentBuild, int, error) {
+	lq, err := buildComponentBuildsQuery(&f)
+	if err != nil {
+		return nil, 0, fmt.Errorf("find component builds: %w", err)
+	}
+	var out []*rida.ComponentBuild
+	var total int
+	err = db.inReadTx(ctx, func(tx *sql.Tx) error {
+		var err error
+		if out, err = db.queryComponents(ctx, tx, lq.sel, lq.selArgs()); err != nil {
+			return err
+		}
+		if lq.offset == 0 && len(out) < lq.perPage {
+			total = len(out)
+		} else if err := tx.QueryRowContext(ctx, db.d.rebindDynamic(lq.count), lq.args...).Scan(&total); err != nil {
+			return err
+		}
+		if !f.IncludeStateTrace || len(out) == 0 {
+			return nil
+		}
+		ids := make([]any, len(out))
+		for i, c := range out {
+			ids[i] = c.ID
+		}
+		return db.loadComponentTraces(ctx, tx, out,
+			`SELECT component_id, state_time, state, state_reason FROM component_builds_trace
+ WHERE component_id IN (`+placeholders(len(ids))+`) ORDER BY component_id, id`, ids)
+	})
+	if err != nil {
+		return nil, 0, wrapErr("find component builds", err)
+	}
+	if out == nil {
+		out = []*rida.ComponentBuild{}
+	}
+	return out, total, nil
+}
+
+// TransitionComponentBuild moves a component build to t.To under the same
+// rules as TransitionModuleBuild: compare-and-set on t.FromRev (else
+// rida.ErrStaleWrite, nothing written), legal moves only (else
+// CodeConflict), state_reason replaced only by a non-empty t.Reason, TaskID
+// and NVR recorded when non-zero, and a trace row plus an outbox event in
+// the same transaction. It returns the updated component without its trace.
+func (db *DB) TransitionComponentBuild(ctx context.Context, t rida.ComponentTransition) (*rida.ComponentBuild, error) {
+	var c *rida.ComponentBuild
+	err := db.inTx(ctx, func(tx *sql.Tx) error {
+		var err error
+		if c, err = db.findComponentBuild(ctx, tx, t.ID); err != nil {
+			return err
+		}
+		if c.Rev != t.FromRev {
+			return rida.ErrStaleWrite
+		}
+		if !c.State.CanTransition(t.To) {
+			return rida.Errorf(rida.CodeConflict, "Illegal transition of component build %d from %s to %s",
+				t.ID, componentStateName(c.State), componentStateName(t.To))
+		}
+		now := db.nowUTC()
+		query := "UPDATE component_builds SET state = ?, rev = rev + 1"
+		args := make([]any, 0, 6)
+		args = append(args, componentStateArg(t.To))
+		if t.Reason != "" {
+			query += ", state_reason = ?"
+			args = append(args, t.Reason)
+		}
+		if t.TaskID != 0 {
+			query += ", task_id = ?"
+			args = append(args, t.TaskID)
+		}
+		if t.NVR != "" {
+			query += ", nvr = ?"
+			args = append(args, t.NVR)
+		}
+		query += " WHERE id = ? AND rev = ?"
+		args = append(args, t.ID, t.FromRev)
+		// At most eight distinct strings: the dialect cache holds them.
+		res, err := tx.ExecContext(ctx, db.d.q(query), args...)
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return err
+		} else if n != 1 {
+			return rida.ErrStaleWrite
+		}
+		c.State, c.Rev = t.To, c.Rev+1
+		if t.Reason != "" {
+			c.StateReason = t.Reason
+		}
+		if t.TaskID != 0 {
+			c.TaskID = t.TaskID
+		}
+		if t.NVR != "" {
+			c.NVR = t.NVR
+		}
+		if _, err := tx.ExecContext(ctx, db.d.q(insertComponentTraceSQL), c.ID, db.d.timeArg(now),
+			componentStateArg(c.State), nullString(c.StateReason), nullInt64(c.TaskID)); err != nil {
+			return err
+		}
+		return db.insertEvent(ctx, tx, rida.NewComponentEvent(c, now))
+	})
+	if err != nil {
+		return nil, wrapErr("transition component build "+strconv.FormatInt(t.ID, 10), err)
+	}
+	return c, nil
+}
+
+// componentStateName names a state in messages; waiting has no Koji name.
+func componentStateName(s rida.ComponentState) string {
+	if s == rida.ComponentWaiting {
+		return "waiting"
+	}
+	return s.String()
+}

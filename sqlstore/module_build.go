@@ -1,0 +1,554 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"strconv"
+	"time"
+
+	"github.com/rida-build/rida"
+)
+
+// moduleColumns is the column list every module build query selects, in the
+// order moduleRow.dest scans them.
+const moduleColumns = `id, name, stream, version, context, build_context, build_context_no_bms,
+ runtime_context, ref_build_context, state, state_reason, owner, scmurl, modulemd, koji_tag,
+ cg_build_koji_tag, rebuild_strategy, scratch, batch, new_repo_task_id, stream_version, srpms,
+ buildrequires, time_submitted, time_modified, time_completed, reused_module_id, koji_build_id,
+ koji_cg_token, rev`
+
+// moduleRow holds the scan targets of one module build row. A list query
+// reuses one moduleRow (and its dest slice) for every row, so scanning does
+// not allocate per column.
+type moduleRow struct {
+	id, version                                int64
+	name, stream, context, owner, modulemd     string
+	rebuildStrategy                            string
+	buildContext, buildContextNoBMS            sql.NullString
+	runtimeContext, refBuildContext            sql.NullString
+	stateReason, scmurl, kojiTag, cgBuildTag   sql.NullString
+	srpms, buildRequires, kojiCGToken          sql.NullString
+	state, batch                               int64
+	scratch                                    bool
+	newRepoTaskID, reusedModuleID, kojiBuildID sql.NullInt64
+	streamVersion                              sql.NullFloat64
+	submitted, modified, completed             timeValue
+	rev                                        int64
+	dest                                       []any
+}
+
+func newModuleRow() *moduleRow {
+	r := &moduleRow{}
+	r.dest = []any{&r.id, &r.name, &r.stream, &r.version, &r.context, &r.buildContext,
+		&r.buildContextNoBMS, &r.runtimeContext, &r.refBuildContext, &r.state, &r.stateReason,
+		&r.owner, &r.scmurl, &r.modulemd, &r.kojiTag, &r.cgBuildTag, &r.rebuildStrategy,
+		&r.scratch, &r.batch, &r.newRepoTaskID, &r.streamVersion, &r.srpms, &r.buildRequires,
+		&r.submitted, &r.modified, &r.completed, &r.reusedModuleID, &r.kojiBuildID,
+		&r.kojiCGToken, &r.rev}
+	return r
+}
+
+// build converts the scanned row into a ModuleBuild.
+func (r *moduleRow) build() (*rida.ModuleBuild, error) {
+	m := &rida.ModuleBuild{
+		ID: r.id, Name: r.name, Stream: r.stream, Version: uint64(r.version), Context: r.context,
+		BuildContext: r.buildContext.String, BuildContextNoBMS: r.buildContextNoBMS.String,
+		RuntimeContext: r.runtimeContext.String, RefBuildContext: r.refBuildContext.String,
+		State: rida.ModuleState(r.state), StateReason: r.stateReason.String, Owner: r.owner,
+		SCMURL: r.scmurl.String, Modulemd: r.modulemd, KojiTag: r.kojiTag.String,
+		CGBuildKojiTag: r.cgBuildTag.String, RebuildStrategy: rida.RebuildStrategy(r.rebuildStrategy),
+		Scratch: r.scratch, Batch: int(r.batch), NewRepoTaskID: r.newRepoTaskID.Int64,
+		TimeSubmitted: r.submitted.Time, TimeModified: r.modified.Time, TimeCompleted: r.completed.ptr(),
+		KojiBuildID: r.kojiBuildID.Int64, KojiCGToken: r.kojiCGToken.String, Rev: r.rev,
+	}
+	if r.streamVersion.Valid {
+		v := r.streamVersion.Float64
+		m.StreamVersion = &v
+	}
+	if r.reusedModuleID.Valid {
+		v := r.reusedModuleID.Int64
+		m.ReusedModuleID = &v
+	}
+	if r.srpms.Valid {
+		if err := json.Unmarshal([]byte(r.srpms.String), &m.SRPMs); err != nil {
+			return nil, fmt.Errorf("module build %d: decode srpms: %w", r.id, err)
+		}
+	}
+	if r.buildRequires.Valid {
+		if err := json.Unmarshal([]byte(r.buildRequires.String), &m.BuildRequires); err != nil {
+			return nil, fmt.Errorf("module build %d: decode buildrequires: %w", r.id, err)
+		}
+	}
+	return m, nil
+}
+
+// checkVersion rejects module versions BIGINT cannot hold. MBS casts
+// versions to BIGINT too, so no real module has one.
+func checkVersion(v uint64) error {
+	if v > math.MaxInt64 {
+		return rida.Errorf(rida.CodeUnprocessable, "module version %d is above %d", v, int64(math.MaxInt64))
+	}
+	return nil
+}
+
+// jsonColumn encodes v for a JSON text column; a nil slice or map is NULL,
+// so an unset value and an empty one both survive the round trip.
+func jsonColumn(v any, isNil bool) (any, error) {
+	if isNil {
+		return nil, nil
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		return nil, err
+	}
+	return string(b), nil
+}
+
+const insertModuleSQL = `INSERT INTO module_builds (name, stream, version, context, build_context,
+ build_context_no_bms, runtime_context, ref_build_context, state, state_reason, owner, scmurl,
+ modulemd, koji_tag, cg_build_koji_tag, rebuild_strategy, scratch, batch, new_repo_task_id,
+ stream_version, srpms, buildrequires, time_submitted, time_modified, time_completed,
+ reused_module_id, koji_build_id, koji_cg_token, rev)
+ VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1)
+ RETURNING id`
+
+const insertModuleTraceSQL = `INSERT INTO module_builds_trace (module_id, state_time, state, state_reason)
+ VALUES (?, ?, ?, ?)`
+
+const insertComponentSQL = `INSERT INTO component_builds (module_id, package, format, scmurl, ref,
+ buildorder, batch, buildonly, build_time_only, weight, task_id, task_state, state, state_reason,
+ nvr, reused_component_id, tagged, tagged_in_final, rev)
+ VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1)
+ RETURNING id`
+
+const insertComponentTraceSQL = `INSERT INTO component_builds_trace (component_id, state_time, state,
+ state_reason, task_id) VALUES (?, ?, ?, ?, ?)`
+
+const insertEventSQL = `INSERT INTO events (type, module_build_id, component_build_id, created_at, payload)
+ VALUES (?, ?, ?, ?, ?)`
+
+// CreateModuleBuild inserts m and its components (m.Components) in one
+// transaction. It sets the IDs, Rev 1, TimeSubmitted and TimeModified (one
+// "now" for all rows), each component's ModuleBuildID, writes one trace row
+// for the module and for each component, and one outbox event for the
+// module's initial state. An empty Context becomes MBS's default
+// "00000000". A build with the same name:stream:version:context is a
+// CodeConflict error; a version above math.MaxInt64 is CodeUnprocessable.
+// m is changed only when the transaction commits.
+func (db *DB) CreateModuleBuild(ctx context.Context, m *rida.ModuleBuild) error {
+	if err := checkVersion(m.Version); err != nil {
+		return fmt.Errorf("create module build: %w", err)
+	}
+	srpms, err := jsonColumn(m.SRPMs, m.SRPMs == nil)
+	if err != nil {
+		return fmt.Errorf("create module build: encode srpms: %w", err)
+	}
+	brs, err := jsonColumn(m.BuildRequires, m.BuildRequires == nil)
+	if err != nil {
+		return fmt.Errorf("create module build: encode buildrequires: %w", err)
+	}
+	now := db.nowUTC()
+	nowArg := db.d.timeArg(now)
+	created := *m
+	created.Rev, created.TimeSubmitted, created.TimeModified = 1, now, now
+	if created.Context == "" {
+		created.Context = "00000000"
+	}
+	if m.TimeCompleted != nil {
+		t := m.TimeCompleted.UTC().Truncate(time.Microsecond)
+		created.TimeCompleted = &t
+	}
+	comps := make([]rida.ComponentBuild, len(m.Components))
+	for i, c := range m.Components {
+		comps[i] = *c
+		comps[i].Rev = 1
+	}
+	var streamVersion any
+	if m.StreamVersion != nil {
+		streamVersion = *m.StreamVersion
+	}
+
+	err = db.inTx(ctx, func(tx *sql.Tx) error {
+		err := tx.QueryRowContext(ctx, db.d.q(insertModuleSQL),
+			created.Name, created.Stream, int64(created.Version), created.Context,
+			nullString(created.BuildContext), nullString(created.BuildContextNoBMS),
+			nullString(created.RuntimeContext), nullString(created.RefBuildContext),
+			int(created.State), nullString(created.StateReason), created.Owner,
+			nullString(created.SCMURL), created.Modulemd, nullString(created.KojiTag),
+			nullString(created.CGBuildKojiTag), string(created.RebuildStrategy), created.Scratch,
+			created.Batch, nullInt64(created.NewRepoTaskID), streamVersion, srpms, brs,
+			nowArg, nowArg, db.d.nullTimeArg(created.TimeCompleted),
+			nullPtrInt64(created.ReusedModuleID), nullInt64(created.KojiBuildID),
+			nullString(created.KojiCGToken),
+		).Scan(&created.ID)
+		if err != nil {
+			if isUniqueViolation(err) {
+				return rida.Errorf(rida.CodeConflict, "A module build %s already exists.", created.NSVC())
+			}
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, db.d.q(insertModuleTraceSQL),
+			created.ID, nowArg, int(created.State), nullString(created.StateReason)); err != nil {
+			return err
+		}
+		if len(comps) > 0 {
+			if err := db.insertComponents(ctx, tx, created.ID, comps, nowArg); err != nil {
+				return err
+			}
+		}
+		return db.insertEvent(ctx, tx, rida.NewModuleEvent(&created, now))
+	})
+	if err != nil {
+		return wrapErr("create module build", err)
+	}
+	components := m.Components
+	*m = created
+	m.Components = components
+	for i, c := range components {
+		*c = comps[i]
+	}
+	return nil
+}
+
+// insertComponents inserts the components of a new module build and their
+// initial trace rows with two prepared statements.
+func (db *DB) insertComponents(ctx context.Context, tx *sql.Tx, moduleID int64, comps []rida.ComponentBuild, nowArg any) error {
+	ins, err := tx.PrepareContext(ctx, db.d.q(insertComponentSQL))
+	if err != nil {
+		return err
+	}
+	defer ins.Close()
+	trace, err := tx.PrepareContext(ctx, db.d.q(insertComponentTraceSQL))
+	if err != nil {
+		return err
+	}
+	defer trace.Close()
+	for i := range comps {
+		c := &comps[i]
+		c.ModuleBuildID = moduleID
+		err := ins.QueryRowContext(ctx, moduleID, c.Package, c.Format, c.SCMURL, nullString(c.Ref),
+			c.BuildOrder, c.Batch, c.BuildOnly, c.BuildTimeOnly, c.Weight, nullInt64(c.TaskID),
+			taskStateArg(c.TaskState), componentStateArg(c.State), nullString(c.StateReason),
+			nullString(c.NVR), nullPtrInt64(c.ReusedComponentID), c.Tagged, c.TaggedInFinal,
+		).Scan(&c.ID)
+		if err != nil {
+			if isUniqueViolation(err) {
+				return rida.Errorf(rida.CodeConflict, "The component %q appears twice in the module build.", c.Package)
+			}
+			return err
+		}
+		if _, err := trace.ExecContext(ctx, c.ID, nowArg, componentStateArg(c.State),
+			nullString(c.StateReason), nullInt64(c.TaskID)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// insertEvent writes one outbox row. On PostgreSQL it first takes the
+// outbox lock (see dialect.lockOutbox) so ids follow commit order.
+func (db *DB) insertEvent(ctx context.Context, tx *sql.Tx, e rida.Event) error {
+	if lock := db.d.lockOutbox(); lock != "" {
+		if _, err := tx.ExecContext(ctx, lock); err != nil {
+			return err
+		}
+	}
+	var comp any
+	if e.ComponentBuildID != 0 {
+		comp = e.ComponentBuildID
+	}
+	_, err := tx.ExecContext(ctx, db.d.q(insertEventSQL), string(e.Type), e.ModuleBuildID, comp,
+		db.d.timeArg(e.At), string(e.Payload))
+	return err
+}
+
+// querier is what both *sql.DB and *sql.Tx offer.
+type querier interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+const selectModuleByIDSQL = `SELECT ` + moduleColumns + ` FROM module_builds WHERE id = ?`
+
+// findModuleBuild reads one module build row without related rows.
+func (db *DB) findModuleBuild(ctx context.Context, q querier, id int64) (*rida.ModuleBuild, error) {
+	r := newModuleRow()
+	if err := q.QueryRowContext(ctx, db.d.q(selectModuleByIDSQL), id).Scan(r.dest...); err != nil {
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil, rida.ErrModuleBuildNotFound
+		}
+		return nil, err
+	}
+	return r.build()
+}
+
+// readTxOptions gives related-row loads one consistent snapshot: a deferred
+// (read) transaction on SQLite, REPEATABLE READ on PostgreSQL.
+var readTxOptions = &sql.TxOptions{ReadOnly: true, Isolation: sql.LevelRepeatableRead}
+
+// inReadTx runs fn in a read-only snapshot transaction.
+func (db *DB) inReadTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	opts := readTxOptions
+	if !db.d.postgres() {
+		opts = &sql.TxOptions{ReadOnly: true}
+	}
+	tx, err := db.db.BeginTx(ctx, opts)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	if err := fn(tx); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+// FindModuleBuildByID returns the module build with the given id and the
+// related rows inc asks for, read in one snapshot. An unknown id is
+// rida.ErrModuleBuildNotFound.
+func (db *DB) FindModuleBuildByID(ctx context.Context, id int64, inc rida.ModuleBuildInclude) (*rida.ModuleBuild, error) {
+	var m *rida.ModuleBuild
+	var err error
+	if !includesAny(inc) {
+		m, err = db.findModuleBuild(ctx, db.db, id)
+	} else {
+		err = db.inReadTx(ctx, func(tx *sql.Tx) error {
+			var err error
+			if m, err = db.findModuleBuild(ctx, tx, id); err != nil {
+				return err
+			}
+			return db.loadModuleRelated(ctx, tx, []*rida.ModuleBuild{m}, inc)
+		})
+	}
+	if err != nil {
+		return nil, wrapErr("find module build "+strconv.FormatInt(id, 10), err)
+	}
+	return m, nil
+}
+
+func includesAny(inc rida.ModuleBuildInclude) bool {
+	return inc.Components || inc.StateTrace || inc.Siblings || inc.ComponentTraces
+}
+
+// FindModuleBuilds returns one page of the module builds matching f, and the
+// number of all matches. Related rows are loaded with one query per kind for
+// the whole page.
+func (db *DB) FindModuleBuilds(ctx context.Context, f rida.ModuleBuildFilter) ([]*rida.ModuleBuild, int, error) {
+	lq, err := buildModuleBuildsQuery(db.d, &f)
+	if err != nil {
+		return nil, 0, fmt.Errorf("find module builds: %w", err)
+	}
+	if lq.empty {
+		return nil, 0, nil
+	}
+	var out []*rida.ModuleBuild
+	var total int
+	err = db.inReadTx(ctx, func(tx *sql.Tx) error {
+		rows, err := tx.QueryContext(ctx, db.d.rebindDynamic(lq.sel), lq.selArgs()...)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		out = make([]*rida.ModuleBuild, 0, lq.perPage)
+		r := newModuleRow()
+		for rows.Next() {
+			if err := rows.Scan(r.dest...); err != nil {
+				return err
+			}
+			m, err := r.build()
+			if err != nil {
+				return err
+			}
+			out = append(out, m)
+		}
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		rows.Close()
+		// The count is only needed when the page is full or not the first;
+		// otherwise the page itself is the whole result.
+		if lq.offset == 0 && len(out) < lq.perPage {
+			total = len(out)
+		} else if err := tx.QueryRowContext(ctx, db.d.rebindDynamic(lq.count), lq.args...).Scan(&total); err != nil {
+			return err
+		}
+		if len(out) == 0 {
+			return nil
+		}
+		return db.loadModuleRelated(ctx, tx, out, f.Include)
+	})
+	if err != nil {
+		return nil, 0, wrapErr("find module builds", err)
+	}
+	return out, total, nil
+}
+
+// idArgs returns the ids as query arguments and a map from id to position.
+func moduleIDs(ms []*rida.ModuleBuild) ([]any, map[int64]*rida.ModuleBuild) {
+	args := make([]any, len(ms))
+	byID := make(map[int64]*rida.ModuleBuild, len(ms))
+	for i, m := range ms {
+		args[i] = m.ID
+		byID[m.ID] = m
+	}
+	return args, byID
+}
+
+// loadModuleRelated fills Components, StateTrace and Siblings of ms as inc
+// asks, with one query per kind for all of ms.
+func (db *DB) loadModuleRelated(ctx context.Context, q querier, ms []*rida.ModuleBuild, inc rida.ModuleBuildInclude) error {
+	if !includesAny(inc) {
+		return nil
+	}
+	ids, byID := moduleIDs(ms)
+	in := placeholders(len(ids))
+	if inc.Components || inc.ComponentTraces {
+		comps, err := db.queryComponents(ctx, q,
+			`SELECT `+componentColumns+` FROM component_builds WHERE module_id IN (`+in+`) ORDER BY module_id, id`, ids)
+		if err != nil {
+			return fmt.Errorf("load components: %w", err)
+		}
+		if inc.ComponentTraces && len(comps) > 0 {
+			err := db.loadComponentTraces(ctx, q, comps,
+				`SELECT t.component_id, t.state_time, t.state, t.state_reason FROM component_builds_trace t
+ JOIN component_builds c ON c.id = t.component_id WHERE c.module_id IN (`+in+`) ORDER BY t.component_id, t.id`, ids)
+			if err != nil {
+				return err
+			}
+		}
+		for _, c := range comps {
+			m := byID[c.ModuleBuildID]
+			m.Components = append(m.Components, c)
+		}
+	}
+	if inc.StateTrace {
+		rows, err := q.QueryContext(ctx, db.d.rebindDynamic(
+			`SELECT module_id, state_time, state, state_reason FROM module_builds_trace
+ WHERE module_id IN (`+in+`) ORDER BY module_id, id`), ids...)
+		if err != nil {
+			return fmt.Errorf("load module trace: %w", err)
+		}
+		defer rows.Close()
+		var (
+			moduleID int64
+			at       timeValue
+			state    int64
+			reason   sql.NullString
+		)
+		dest := []any{&moduleID, &at, &state, &reason}
+		for rows.Next() {
+			if err := rows.Scan(dest...); err != nil {
+				return fmt.Errorf("load module trace: %w", err)
+			}
+			m := byID[moduleID]
+			m.StateTrace = append(m.StateTrace, rida.StateChange{Time: at.Time, State: int(state), Reason: reason.String})
+		}
+		if err := rows.Err(); err != nil {
+			return fmt.Errorf("load module trace: %w", err)
+		}
+		rows.Close()
+	}
+	if inc.Siblings {
+		// MBS's ModuleBuild.siblings: the other contexts of the same
+		// name:stream:version with the same scratch flag.
+		rows, err := q.QueryContext(ctx, db.d.rebindDynamic(
+			`SELECT a.id, b.id FROM module_builds a JOIN module_builds b
+ ON b.name = a.name AND b.stream = a.stream AND b.version = a.version AND b.scratch = a.scratch AND b.id <> a.id
+ WHERE a.id IN (`+in+`) ORDER BY a.id, b.id`), ids...)
+		if err != nil {
+			return fmt.Errorf("load siblings: %w", err)
+		}
+		defer rows.Close()
+		var a, b int64
+		for rows.Next() {
+			if err := rows.Scan(&a, &b); err != nil {
+				return fmt.Errorf("load siblings: %w", err)
+			}
+			m := byID[a]
+			m.Siblings = append(m.Siblings, b)
+		}
+		if err := rows.Err(); err != nil {
+			return fmt.Errorf("load siblings: %w", err)
+		}
+	}
+	return nil
+}
+
+// updateModuleStateSQL returns the CAS update of a module transition; the
+// four variants are static strings so the dialect cache holds them.
+func updateModuleStateSQL(completed, reason bool) string {
+	switch {
+	case completed && reason:
+		return `UPDATE module_builds SET state = ?, rev = rev + 1, time_modified = ?, time_completed = ?, state_reason = ? WHERE id = ? AND rev = ?`
+	case completed:
+		return `UPDATE module_builds SET state = ?, rev = rev + 1, time_modified = ?, time_completed = ? WHERE id = ? AND rev = ?`
+	case reason:
+		return `UPDATE module_builds SET state = ?, rev = rev + 1, time_modified = ?, state_reason = ? WHERE id = ? AND rev = ?`
+	}
+	return `UPDATE module_builds SET state = ?, rev = rev + 1, time_modified = ? WHERE id = ? AND rev = ?`
+}
+
+// TransitionModuleBuild moves a module build to t.To as one compare-and-set
+// transaction: the build must still be at revision t.FromRev (else
+// rida.ErrStaleWrite, and nothing is written) and the move must be legal
+// (else CodeConflict). The update bumps Rev and time_modified, sets
+// time_completed on done and failed, replaces state_reason only when
+// t.Reason is not empty, and writes a trace row (the new state and the
+// build's resulting state_reason) and an outbox event in the same
+// transaction. It returns the updated build without related rows.
+func (db *DB) TransitionModuleBuild(ctx context.Context, t rida.ModuleTransition) (*rida.ModuleBuild, error) {
+	var m *rida.ModuleBuild
+	err := db.inTx(ctx, func(tx *sql.Tx) error {
+		var err error
+		if m, err = db.findModuleBuild(ctx, tx, t.ID); err != nil {
+			return err
+		}
+		if m.Rev != t.FromRev {
+			return rida.ErrStaleWrite
+		}
+		if !m.State.CanTransition(t.To) {
+			return rida.Errorf(rida.CodeConflict, "Illegal transition of module build %d from %s to %s", t.ID, m.State, t.To)
+		}
+		now := db.nowUTC()
+		nowArg := db.d.timeArg(now)
+		completed := t.To == rida.ModuleDone || t.To == rida.ModuleFailed
+		args := make([]any, 0, 6)
+		args = append(args, int(t.To), nowArg)
+		if completed {
+			args = append(args, nowArg)
+		}
+		if t.Reason != "" {
+			args = append(args, t.Reason)
+		}
+		args = append(args, t.ID, t.FromRev)
+		res, err := tx.ExecContext(ctx, db.d.q(updateModuleStateSQL(completed, t.Reason != "")), args...)
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return err
+		} else if n != 1 {
+			return rida.ErrStaleWrite
+		}
+		m.State, m.Rev, m.TimeModified = t.To, m.Rev+1, now
+		if completed {
+			m.TimeCompleted = &now
+		}
+		if t.Reason != "" {
+			m.StateReason = t.Reason
+		}
+		if _, err := tx.ExecContext(ctx, db.d.q(insertModuleTraceSQL),
+			m.ID, nowArg, int(m.State), nullString(m.StateReason)); err != nil {
+			return err
+		}
+		return db.insertEvent(ctx, tx, rida.NewModuleEvent(m, now))
+	})
+	if err != nil {
+		return nil, wrapErr("transition module build "+strconv.FormatInt(t.ID, 10), err)
+	}
+	return m, nil
+}
