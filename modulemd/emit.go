@@ -596,7 +596,7 @@ func (e *mmdEmitter) emitTranslation(t *Translation) {
 	if len(t.Entries) > 0 {
 		e.plain("translations")
 		e.mapStart()
-		for _, loc := range sortedKeys(t.Entries) {
+		for _, loc := range t.locales() {
 			en := t.Entries[loc]
 			e.str(loc)
 			if en.Summary == "" && en.Description == "" && len(en.Profiles) == 0 {
@@ -748,4 +748,18 @@ func (pk *PackagerV3) Emit(opts EmitOptions) ([]byte, error) {
 	e := newMMDEmitter(opts.Version, 8192)
 	e.emitPackagerV3(pk)
 	return e.buf, nil
+}
+
+// locales returns the locales in the order libmodulemd writes them.
+func (t *Translation) locales() []string {
+	var keys []string
+	for _, k := range t.order {
+		if _, ok := t.Entries[k]; ok {
+			keys = append(keys, k)
+		}
+	}
+	if len(keys) != len(t.Entries) {
+		keys = sortedKeys(t.Entries)
+	}
+	return ghashOrder(keys)
 }

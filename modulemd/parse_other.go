@@ -174,6 +174,7 @@ func (p *parser) parseTranslation(data *yaml.Node) *Translation {
 			p.eachPair(v, func(lk, lv *yaml.Node) {
 				e := &TranslationEntry{Locale: lk.Value}
 				t.Entries[lk.Value] = e
+				t.order = append(t.order, lk.Value)
 				if !p.mapping(lv, "Translation entry was not a mapping") {
 					return
 				}

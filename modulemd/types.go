@@ -210,7 +210,10 @@ type Translation struct {
 	Modified uint64
 	Entries  map[string]*TranslationEntry
 
-	pos position
+	// order is the locales in input order; libmodulemd writes them in
+	// hash-table order, which depends on insertion order.
+	order []string
+	pos   position
 }
 
 // TranslationEntry holds the strings of one locale.
