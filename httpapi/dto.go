@@ -297,3 +297,10 @@ func toComponentVerbose(c *rida.ComponentBuild, apiVersion int) componentVerbose
 		TaskID:   j.TaskID,
 	}
 }
+
+// ModuleBuildJSON returns m in MBS's verbose (extended_json) shape for API v2,
+// for tools such as the CLI that print what the server would.
+func ModuleBuildJSON(m *rida.ModuleBuild) any { return toVerbose(m, 2) }
+
+// ComponentBuildJSON returns c in MBS's verbose component shape for API v2.
+func ComponentBuildJSON(c *rida.ComponentBuild) any { return toComponentVerbose(c, 2) }

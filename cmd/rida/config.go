@@ -1,0 +1,220 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strconv"
+	"strings"
+
+	"github.com/rida-build/rida"
+	"github.com/rida-build/rida/httpapi"
+	"github.com/spf13/pflag"
+	"go.yaml.in/yaml/v3"
+)
+
+// Config is rida's configuration. It is read in layers: defaults, then the
+// YAML file (--config or RIDA_CONFIG; unknown keys are errors), then RIDA_*
+// environment variables, then command-line flags.
+type Config struct {
+	// Listen is the HTTP address of "serve".
+	Listen string `yaml:"listen"`
+	// DB is the database: "sqlite:PATH" or "postgres://...".
+	DB string `yaml:"db"`
+	// NoMigrate makes "serve" refuse to start on an outdated schema instead
+	// of migrating it.
+	NoMigrate bool `yaml:"no_migrate"`
+	// Maintenance refuses write requests with 503.
+	Maintenance bool      `yaml:"maintenance"`
+	Log         LogConfig `yaml:"log"`
+	API         APIConfig `yaml:"api"`
+	// Server is the API base URL the client commands (list, show) talk to.
+	Server string `yaml:"server"`
+}
+
+// LogConfig configures the process log.
+type LogConfig struct {
+	// Level is debug, info, warn or error.
+	Level string `yaml:"level"`
+	// Format is text or json.
+	Format string `yaml:"format"`
+}
+
+// APIConfig configures the REST API.
+type APIConfig struct {
+	MaxBodyBytes int64 `yaml:"max_body_bytes"`
+	// RebuildStrategy is the default rebuild strategy; submitters may pick
+	// one of AllowedRebuildStrategies when AllowRebuildStrategyOverride.
+	RebuildStrategy              string   `yaml:"rebuild_strategy"`
+	AllowRebuildStrategyOverride bool     `yaml:"allow_rebuild_strategy_override"`
+	AllowedRebuildStrategies     []string `yaml:"allowed_rebuild_strategies"`
+}
+
+// DefaultConfig returns the configuration used when nothing is set: SQLite in
+// ./rida.db, the API on 127.0.0.1:8080.
+func DefaultConfig() Config {
+	api := httpapi.DefaultConfig()
+	allowed := make([]string, len(api.AllowedRebuildStrategies))
+	for i, s := range api.AllowedRebuildStrategies {
+		allowed[i] = string(s)
+	}
+	return Config{
+		Listen: "127.0.0.1:8080",
+		DB:     "sqlite:./rida.db",
+		Log:    LogConfig{Level: "info", Format: "text"},
+		API: APIConfig{
+			MaxBodyBytes: api.MaxBodyBytes, RebuildStrategy: string(api.RebuildStrategy),
+			AllowedRebuildStrategies: allowed,
+		},
+		Server: "http://127.0.0.1:8080",
+	}
+}
+
+// ConfigError says which setting is wrong and where it came from.
+type ConfigError struct {
+	Source string // file path, "environment" or "flags"
+	Field  string
+	Err    error
+}
+
+func (e *ConfigError) Error() string {
+	return fmt.Sprintf("configuration (%s): %s: %v", e.Source, e.Field, e.Err)
+}
+
+func (e *ConfigError) Unwrap() error { return e.Err }
+
+// readConfigFile decodes path over c, refusing unknown keys.
+func readConfigFile(c *Config, path string) error {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return &ConfigError{Source: path, Field: "(file)", Err: err}
+	}
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	if err := dec.Decode(c); err != nil && !errors.Is(err, io.EOF) {
+		return &ConfigError{Source: path, Field: "(yaml)", Err: err}
+	}
+	return nil
+}
+
+// envOverrides are the RIDA_* variables and the setting each one sets.
+var envOverrides = []struct {
+	name string
+	set  func(c *Config, v string) error
+}{
+	{"RIDA_LISTEN", func(c *Config, v string) error { c.Listen = v; return nil }},
+	{"RIDA_DB", func(c *Config, v string) error { c.DB = v; return nil }},
+	{"RIDA_NO_MIGRATE", func(c *Config, v string) (err error) { c.NoMigrate, err = strconv.ParseBool(v); return }},
+	{"RIDA_MAINTENANCE", func(c *Config, v string) (err error) { c.Maintenance, err = strconv.ParseBool(v); return }},
+	{"RIDA_LOG_LEVEL", func(c *Config, v string) error { c.Log.Level = v; return nil }},
+	{"RIDA_LOG_FORMAT", func(c *Config, v string) error { c.Log.Format = v; return nil }},
+	{"RIDA_API_MAX_BODY_BYTES", func(c *Config, v string) (err error) {
+		c.API.MaxBodyBytes, err = strconv.ParseInt(v, 10, 64)
+		return
+	}},
+	{"RIDA_SERVER", func(c *Config, v string) error { c.Server = v; return nil }},
+}
+
+// loadConfig applies the layers. Flags override only when set on the
+// command line.
+func (m *Main) loadConfig(flags *pflag.FlagSet) (Config, error) {
+	c := DefaultConfig()
+	path, _ := flags.GetString("config")
+	if path == "" {
+		path = m.Getenv("RIDA_CONFIG")
+	}
+	if path != "" {
+		if err := readConfigFile(&c, path); err != nil {
+			return c, err
+		}
+	}
+	for _, o := range envOverrides {
+		if v := m.Getenv(o.name); v != "" {
+			if err := o.set(&c, v); err != nil {
+				return c, &ConfigError{Source: "environment", Field: o.name, Err: err}
+			}
+		}
+	}
+	set := func(name string, apply func()) {
+		if f := flags.Lookup(name); f != nil && f.Changed {
+			apply()
+		}
+	}
+	set("listen", func() { c.Listen, _ = flags.GetString("listen") })
+	set("db", func() { c.DB, _ = flags.GetString("db") })
+	set("no-migrate", func() { c.NoMigrate, _ = flags.GetBool("no-migrate") })
+	set("maintenance", func() { c.Maintenance, _ = flags.GetBool("maintenance") })
+	set("log-level", func() { c.Log.Level, _ = flags.GetString("log-level") })
+	set("log-format", func() { c.Log.Format, _ = flags.GetString("log-format") })
+	set("server", func() { c.Server, _ = flags.GetString("server") })
+	return c, c.Validate()
+}
+
+// Validate checks every setting and names the first wrong one.
+func (c *Config) Validate() error {
+	bad := func(field string, format string, args ...any) error {
+		return &ConfigError{Source: "settings", Field: field, Err: fmt.Errorf(format, args...)}
+	}
+	if _, err := parseLogLevel(c.Log.Level); err != nil {
+		return bad("log.level", "%v", err)
+	}
+	if c.Log.Format != "text" && c.Log.Format != "json" {
+		return bad("log.format", "want text or json, not %q", c.Log.Format)
+	}
+	if c.API.MaxBodyBytes <= 0 {
+		return bad("api.max_body_bytes", "must be positive, not %d", c.API.MaxBodyBytes)
+	}
+	if !rida.RebuildStrategy(c.API.RebuildStrategy).Valid() {
+		return bad("api.rebuild_strategy", "unknown strategy %q", c.API.RebuildStrategy)
+	}
+	for _, s := range c.API.AllowedRebuildStrategies {
+		if !rida.RebuildStrategy(s).Valid() {
+			return bad("api.allowed_rebuild_strategies", "unknown strategy %q", s)
+		}
+	}
+	if !strings.HasPrefix(c.DB, "sqlite:") && !strings.HasPrefix(c.DB, "postgres://") && !strings.HasPrefix(c.DB, "postgresql://") {
+		return bad("db", "want sqlite:PATH or postgres://..., not %q", c.DB)
+	}
+	return nil
+}
+
+func parseLogLevel(s string) (slog.Level, error) {
+	var l slog.Level
+	err := l.UnmarshalText([]byte(s))
+	return l, err
+}
+
+// logger builds the process logger from the configuration.
+func (m *Main) logger(c Config) *slog.Logger {
+	level, _ := parseLogLevel(c.Log.Level)
+	opts := &slog.HandlerOptions{Level: level}
+	if c.Log.Format == "json" {
+		return slog.New(slog.NewJSONHandler(m.Stderr, opts))
+	}
+	return slog.New(slog.NewTextHandler(m.Stderr, opts))
+}
+
+// httpConfig converts the API settings for httpapi.
+func (c *Config) httpConfig() httpapi.Config {
+	h := httpapi.DefaultConfig()
+	h.MaxBodyBytes = c.API.MaxBodyBytes
+	h.Maintenance = c.Maintenance
+	h.RebuildStrategy = rida.RebuildStrategy(c.API.RebuildStrategy)
+	h.AllowRebuildStrategyOverride = c.API.AllowRebuildStrategyOverride
+	h.AllowedRebuildStrategies = nil
+	for _, s := range c.API.AllowedRebuildStrategies {
+		h.AllowedRebuildStrategies = append(h.AllowedRebuildStrategies, rida.RebuildStrategy(s))
+	}
+	return h
+}
+
+// addServerFlags adds the flags serve and migrate share.
+func addServerFlags(flags *pflag.FlagSet) {
+	flags.String("config", "", "YAML configuration file (env RIDA_CONFIG)")
+	flags.String("db", "sqlite:./rida.db", "database: sqlite:PATH or postgres://... (env RIDA_DB)")
+	flags.String("log-level", "info", "log level: debug, info, warn, error (env RIDA_LOG_LEVEL)")
+	flags.String("log-format", "text", "log format: text or json (env RIDA_LOG_FORMAT)")
+}

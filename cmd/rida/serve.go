@@ -1,0 +1,76 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/rida-build/rida"
+	"github.com/rida-build/rida/engine"
+	"github.com/rida-build/rida/httpapi"
+	"github.com/rida-build/rida/sqlstore"
+	"github.com/spf13/cobra"
+)
+
+func (m *Main) serveCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Serve the REST API (migrating the database first unless --no-migrate)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			c, err := m.loadConfig(cmd.Flags())
+			if err != nil {
+				return err
+			}
+			return m.serve(cmd.Context(), c)
+		},
+	}
+	addServerFlags(cmd.Flags())
+	cmd.Flags().String("listen", "127.0.0.1:8080", "HTTP listen address; port 0 picks a free one (env RIDA_LISTEN)")
+	cmd.Flags().Bool("no-migrate", false, "refuse to start on an outdated schema instead of migrating (env RIDA_NO_MIGRATE)")
+	cmd.Flags().Bool("maintenance", false, "refuse write requests with 503 (env RIDA_MAINTENANCE)")
+	return cmd
+}
+
+// serve runs until ctx ends, then shuts down in reverse order of start.
+func (m *Main) serve(ctx context.Context, c Config) error {
+	logger := m.logger(c)
+	db, err := sqlstore.Open(ctx, c.DB, sqlstore.Options{Now: m.Now, Logger: logger, NoMigrate: c.NoMigrate})
+	if err != nil {
+		return fmt.Errorf("open database: %w", err)
+	}
+	defer db.Close()
+	if c.NoMigrate {
+		if err := requireMigrated(ctx, db); err != nil {
+			return err
+		}
+	}
+	service := engine.NewService(db, logger.With("component", "service"))
+	srv := httpapi.NewServer(service, logger.With("component", "httpapi"), c.httpConfig())
+	if err := srv.Open(c.Listen); err != nil {
+		return err
+	}
+	logger.Info("rida serving", "addr", srv.Addr(), "db", db.Dialect(), "version", rida.BuildVersion(), "maintenance", c.Maintenance)
+	if m.Ready != nil {
+		m.Ready(srv.Addr())
+	}
+	<-ctx.Done()
+	logger.Info("rida shutting down")
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	return srv.Close(shutdownCtx)
+}
+
+// requireMigrated refuses to serve on a schema with pending migrations.
+func requireMigrated(ctx context.Context, db *sqlstore.DB) error {
+	status, err := db.MigrationStatus(ctx)
+	if err != nil {
+		return err
+	}
+	for _, s := range status {
+		if !s.Applied {
+			return fmt.Errorf("database schema is not up to date (migration %d %s is pending): run \"rida migrate up\"", s.Version, s.Name)
+		}
+	}
+	return nil
+}
