@@ -71,7 +71,7 @@ type Stream struct {
 	// noSummary and noDescription record that the key was absent, which
 	// libmodulemd rejects, while an empty value is accepted.
 	noSummary, noDescription bool
-	pos position
+	pos                      position
 }
 
 // Date is a calendar date (service-level end of life). The zero Date is unset.
