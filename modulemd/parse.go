@@ -52,9 +52,8 @@ func (p *parser) unknownKey(k *yaml.Node, context string) {
 	if !p.strict {
 		return
 	}
-	p.push(k.Value)
+	// eachPair has already pushed the key on the field path.
 	p.failAt(k, "Unexpected key in %s: %s", context, k.Value)
-	p.pop()
 }
 
 // eachPair calls fn for every key/value pair of a mapping node, with the key

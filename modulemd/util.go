@@ -3,6 +3,7 @@ package modulemd
 import (
 	"slices"
 	"strconv"
+	"unicode/utf8"
 )
 
 func itoa(i int) string     { return strconv.Itoa(i) }
@@ -19,3 +20,5 @@ func sortedKeys[V any](m map[string]V) []string {
 	slices.Sort(keys)
 	return keys
 }
+
+func utf8Valid(s string) bool { return utf8.ValidString(s) }
