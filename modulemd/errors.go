@@ -37,7 +37,10 @@ func (e *Error) Error() string {
 		b.WriteString(e.File)
 		b.WriteByte(':')
 	}
-	fmt.Fprintf(&b, "%d:%d: ", e.Line, e.Column)
+	if e.Line > 0 {
+		// Objects built in Go rather than read from a file have no position.
+		fmt.Fprintf(&b, "%d:%d: ", e.Line, e.Column)
+	}
 	if e.Field != "" {
 		b.WriteString(e.Field)
 		b.WriteString(": ")

@@ -87,7 +87,7 @@ func normStream(s *Stream) map[string]any {
 		"module_licenses": strs(s.ModuleLicenses), "content_licenses": strs(s.ContentLicenses),
 		"servicelevels": sl, "xmd": normXMD(s.XMD),
 		"references": map[string]any{"community": nullable(s.Community), "documentation": nullable(s.Documentation), "tracker": nullable(s.Tracker)},
-		"profiles": normProfiles(s.Profiles), "api": strs(s.APIRPMs), "filter": strs(s.FilterRPMs),
+		"profiles":   normProfiles(s.Profiles), "api": strs(s.APIRPMs), "filter": strs(s.FilterRPMs),
 		"buildopts": normBuildopts(s.Buildopts), "components": normComponents(s.RPMComponents, s.ModuleComponents),
 		"artifacts": strs(s.RPMArtifacts),
 	}
