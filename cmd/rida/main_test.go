@@ -1,0 +1,479 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/rida-build/rida"
+	"github.com/rida-build/rida/sqlstore"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files under testdata/golden")
+
+// clock is a fixed time that tests move forward explicitly.
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+
+func (c *clock) Add(d time.Duration) { c.mu.Lock(); c.t = c.t.Add(d); c.mu.Unlock() }
+
+// runningServer is "rida serve" started through Main on a free port.
+type runningServer struct {
+	base string
+	db   string
+}
+
+// startServer runs "rida serve" with the extra args on :0 over the SQLite
+// file dbPath and stops it at the end of the test.
+func startServer(t *testing.T, dbPath string, clk *clock, extra ...string) *runningServer {
+	t.Helper()
+	ctx, cancel := context.WithCancel(t.Context())
+	addr := make(chan string, 1)
+	var stderr bytes.Buffer
+	m := &Main{Stdout: io.Discard, Stderr: &lockedWriter{w: &stderr}, Getenv: func(string) string { return "" }, Now: clk.Now,
+		Ready: func(a string) { addr <- a }}
+	done := make(chan error, 1)
+	args := append([]string{"serve", "--listen", "127.0.0.1:0", "--db", "sqlite:" + dbPath, "--log-level", "warn"}, extra...)
+	go func() { done <- m.Run(ctx, args) }()
+	var a string
+	select {
+	case a = <-addr:
+	case err := <-done:
+		t.Fatalf("rida serve exited before listening: %v\n%s", err, stderr.String())
+	case <-time.After(30 * time.Second):
+		t.Fatal("rida serve did not listen within 30s")
+	}
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("rida serve: %v", err)
+		}
+	})
+	return &runningServer{base: "http://" + a, db: dbPath}
+}
+
+type lockedWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) { l.mu.Lock(); defer l.mu.Unlock(); return l.w.Write(p) }
+
+func ptr[T any](v T) *T { return &v }
+
+// seed writes a small, varied set of builds through the store, the way the
+// engine will: create, then compare-and-set transitions.
+func seed(t *testing.T, dbPath string, clk *clock) {
+	t.Helper()
+	ctx := t.Context()
+	db, err := sqlstore.Open(ctx, "sqlite:"+dbPath, sqlstore.Options{Now: clk.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	create := func(m *rida.ModuleBuild) *rida.ModuleBuild {
+		t.Helper()
+		if err := db.CreateModuleBuild(ctx, m); err != nil {
+			t.Fatalf("create %s: %v", m.NSVC(), err)
+		}
+		return m
+	}
+	move := func(m *rida.ModuleBuild, to rida.ModuleState, reason string) {
+		t.Helper()
+		clk.Add(time.Minute)
+		got, err := db.TransitionModuleBuild(ctx, rida.ModuleTransition{ID: m.ID, FromRev: m.Rev, To: to, Reason: reason})
+		if err != nil {
+			t.Fatalf("transition %d to %v: %v", m.ID, to, err)
+		}
+		*m = *got
+	}
+	moveComp := func(c *rida.ComponentBuild, to rida.ComponentState, reason string, task int64, nvr string) {
+		t.Helper()
+		clk.Add(time.Minute)
+		got, err := db.TransitionComponentBuild(ctx, rida.ComponentTransition{ID: c.ID, FromRev: c.Rev, To: to, Reason: reason, TaskID: task, NVR: nvr})
+		if err != nil {
+			t.Fatalf("transition component %d to %v: %v", c.ID, to, err)
+		}
+		*c = *got
+	}
+	mmd := "document: modulemd\nversion: 2\ndata:\n  name: nginx\n  stream: \"1.10\"\n  summary: <nginx> & friends\n"
+	nginx := create(&rida.ModuleBuild{
+		Name: "nginx", Stream: "1.10", Version: 20180205135154, Context: "b8661ee4",
+		BuildContext: "e3f4", RuntimeContext: "a1b2", State: rida.ModuleInit, Owner: "mprahl",
+		SCMURL: "git://pkgs.example.org/modules/nginx.git?#ba95886c7a443b36a9ce31abda1f9bef22f2f8c9",
+		Modulemd: mmd, RebuildStrategy: rida.RebuildChangedAndAfter,
+		BuildRequires: map[string]rida.BuildRequire{"platform": {Stream: "f28", Version: "3", Context: "00000000", Ref: "virtual", KojiTag: "module-f28-build"}},
+		Components: []*rida.ComponentBuild{
+			{Package: "module-build-macros", Format: rida.FormatRPMs, SCMURL: "/tmp/module-build-macros-0.1-1.src.rpm", Batch: 1, BuildTimeOnly: true, State: rida.ComponentWaiting},
+			{Package: "nginx", Format: rida.FormatRPMs, SCMURL: "git://pkgs.example.org/rpms/nginx?#ga95886c8a443b36a9ce31abda1f9bef22f2f8c9", Ref: "ga95886c8a443b36a9ce31abda1f9bef22f2f8c9", BuildOrder: 1, Batch: 2, State: rida.ComponentWaiting},
+			{Package: "libngx", Format: rida.FormatRPMs, SCMURL: "git://pkgs.example.org/rpms/libngx?#aa95886c8a443b36a9ce31abda1f9bef22f2f8c9", Ref: "aa95886c8a443b36a9ce31abda1f9bef22f2f8c9", BuildOrder: 1, Batch: 2, State: rida.ComponentWaiting},
+		},
+	})
+	sibling := create(&rida.ModuleBuild{
+		Name: "nginx", Stream: "1.10", Version: 20180205135154, Context: "6c81f848", State: rida.ModuleInit,
+		Owner: "mprahl", Modulemd: mmd, RebuildStrategy: rida.RebuildChangedAndAfter,
+	})
+	clk.Add(time.Hour)
+	postgres := create(&rida.ModuleBuild{
+		Name: "postgresql", Stream: "9.6", Version: 20180816142114, Context: "00000000", State: rida.ModuleInit,
+		Owner: "alice", Modulemd: "document: modulemd\nversion: 2\n", RebuildStrategy: rida.RebuildAll,
+	})
+	failing := create(&rida.ModuleBuild{
+		Name: "testmodule", Stream: "master", Version: 1, Context: "c2c572ec", State: rida.ModuleInit,
+		Owner: "bob", Modulemd: "document: modulemd\nversion: 2\n", RebuildStrategy: rida.RebuildChangedAndAfter, Scratch: true,
+		Components: []*rida.ComponentBuild{{Package: "perl-Tangerine", Format: rida.FormatRPMs, Batch: 2, State: rida.ComponentWaiting}},
+	})
+
+	macros, nginxComp := nginx.Components[0], nginx.Components[1]
+	perl := failing.Components[0]
+	move(nginx, rida.ModuleWait, "")
+	move(nginx, rida.ModuleBuilding, "")
+	moveComp(macros, rida.ComponentBuilding, "Submitted module-build-macros to Koji", 6378, "")
+	moveComp(macros, rida.ComponentComplete, "", 0, "module-build-macros-0.1-1.module+b8661ee4")
+	moveComp(nginxComp, rida.ComponentBuilding, "Submitted nginx to Koji", 6379, "")
+
+	for _, s := range []rida.ModuleState{rida.ModuleWait, rida.ModuleBuilding, rida.ModuleDone, rida.ModuleReady} {
+		move(sibling, s, "")
+	}
+	move(failing, rida.ModuleWait, "")
+	move(failing, rida.ModuleBuilding, "")
+	moveComp(perl, rida.ComponentBuilding, "Submitted perl-Tangerine to Koji", 7001, "")
+	moveComp(perl, rida.ComponentFailed, "Failed to build artifact perl-Tangerine in Koji", 0, "")
+	move(failing, rida.ModuleFailed, "Component(s) perl-Tangerine failed to build.")
+	_ = postgres
+}
+
+// request is one HTTP exchange checked against testdata/golden/<name>.json.
+type request struct {
+	name, method, path, body string
+}
+
+// exchange is what the golden files record of a response.
+type exchange struct {
+	Request string            `json:"request"`
+	Status  int               `json:"status"`
+	Headers map[string]string `json:"headers"`
+	Body    any               `json:"body"`
+}
+
+var hostPort = regexp.MustCompile(`http://127\.0\.0\.1:\d+`)
+
+func do(t *testing.T, base string, r request) exchange {
+	t.Helper()
+	req, err := http.NewRequestWithContext(t.Context(), r.method, base+r.path, strings.NewReader(r.body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", r.method, r.path, err)
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ct := resp.Header.Get("Content-Type"); ct != "application/json" {
+		t.Errorf("%s %s: Content-Type %q, want application/json; body %s", r.method, r.path, ct, data)
+	}
+	if resp.Header.Get("X-Request-ID") == "" {
+		t.Errorf("%s %s: no X-Request-ID header", r.method, r.path)
+	}
+	var body any
+	if err := json.Unmarshal(hostPort.ReplaceAll(data, []byte("http://rida.test")), &body); err != nil {
+		t.Fatalf("%s %s: body is not JSON: %v\n%s", r.method, r.path, err, data)
+	}
+	ex := exchange{Request: r.method + " " + r.path, Status: resp.StatusCode, Headers: map[string]string{}, Body: body}
+	for _, h := range []string{"Allow", "Access-Control-Allow-Origin"} {
+		if v := resp.Header.Get(h); v != "" {
+			ex.Headers[h] = v
+		}
+	}
+	if m, ok := body.(map[string]any); ok && resp.StatusCode >= 400 {
+		if m["status"] != float64(resp.StatusCode) || m["error"] != http.StatusText(resp.StatusCode) || m["message"] == "" {
+			t.Errorf("%s %s: error body %s does not match status %d", r.method, r.path, data, resp.StatusCode)
+		}
+	}
+	return ex
+}
+
+func checkGolden(t *testing.T, name string, got exchange) {
+	t.Helper()
+	path := filepath.Join("testdata", "golden", name+".json")
+	if *update {
+		var buf bytes.Buffer
+		enc := json.NewEncoder(&buf)
+		enc.SetEscapeHTML(false)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(got); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test ./cmd/rida -run %s -update to create it)", err, t.Name())
+	}
+	var want exchange
+	if err := json.Unmarshal(data, &want); err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+	// Round-trip got through JSON so both sides have the same types.
+	var norm exchange
+	b, _ := json.Marshal(got)
+	_ = json.Unmarshal(b, &norm)
+	if diff := cmp.Diff(want, norm); diff != "" {
+		t.Errorf("%s: response differs from %s (-want +got):\n%s", got.Request, path, diff)
+	}
+}
+
+// TestServe_Routes runs "rida serve" and checks every route and error code
+// against golden JSON.
+func TestServe_Routes(t *testing.T) {
+	clk := &clock{t: time.Date(2026, 11, 21, 10, 0, 0, 0, time.UTC)}
+	dbPath := filepath.Join(t.TempDir(), "rida.db")
+	seed(t, dbPath, clk)
+	srv := startServer(t, dbPath, clk)
+	big := `{"state": "failed", "owner": "` + strings.Repeat("x", 2<<20) + `"}`
+	const mbs = "/module-build-service"
+	for _, r := range []request{
+		{"seed_list", "GET", "/rida/module-builds/", ""},
+		{"seed_get", "GET", "/rida/module-builds/1", ""},
+		{"seed_get_not_found", "GET", "/rida/module-builds/999", ""},
+		{"seed_get_bad_id", "GET", "/rida/module-builds/abc", ""},
+		{"seed_post_not_allowed", "POST", "/rida/module-builds/", `{"scmurl": "git://x"}`},
+		{"unknown_url", "GET", "/nowhere", ""},
+		{"list_default", "GET", mbs + "/1/module-builds/", ""},
+		{"list_short", "GET", mbs + "/2/module-builds/?short=true", ""},
+		{"list_verbose_page", "GET", mbs + "/2/module-builds/?verbose=1&per_page=1&page=2", ""},
+		{"list_filtered", "GET", mbs + "/1/module-builds/?state=ready&name=nginx&short=true", ""},
+		{"list_states_numeric", "GET", mbs + "/1/module-builds/?state=4&state=build&short=true", ""},
+		{"list_nsvc", "GET", mbs + "/1/module-builds/?nsvc=nginx:1.10:20180205135154&short=true&order_by=context", ""},
+		{"list_order_desc", "GET", mbs + "/1/module-builds/?order_desc_by=name&order_desc_by=context&short=true", ""},
+		{"list_submitted_after", "GET", mbs + "/1/module-builds/?submitted_after=2026-11-21T10:30:00.123Z&short=true", ""},
+		{"list_owner_scratch", "GET", mbs + "/1/module-builds/?owner=bob&scratch=true&short=true", ""},
+		{"list_both_orders", "GET", mbs + "/1/module-builds/?order_by=id&order_desc_by=id", ""},
+		{"list_bad_order_key", "GET", mbs + "/1/module-builds/?order_by=nope", ""},
+		{"list_per_page_over_bound", "GET", mbs + "/1/module-builds/?per_page=501", ""},
+		{"list_bad_page", "GET", mbs + "/1/module-builds/?page=0", ""},
+		{"list_bad_state", "GET", mbs + "/1/module-builds/?state=bogus", ""},
+		{"list_id_param", "GET", mbs + "/1/module-builds/?id=1", ""},
+		{"list_bad_time", "GET", mbs + "/1/module-builds/?completed_before=yesterday", ""},
+		{"list_bad_version", "GET", mbs + "/1/module-builds/?version=abc", ""},
+		{"list_bad_scratch", "GET", mbs + "/1/module-builds/?scratch=maybe", ""},
+		{"list_unsupported_filter", "GET", mbs + "/1/module-builds/?base_module_br=platform:f28:3:00000000", ""},
+		{"list_rpm_filter", "GET", mbs + "/1/module-builds/?rpm=nginx-1.10.1-2.x86_64.rpm", ""},
+		{"list_bad_api_version", "GET", mbs + "/3/module-builds/", ""},
+		{"get_default", "GET", mbs + "/1/module-builds/1", ""},
+		{"get_short", "GET", mbs + "/1/module-builds/1?short=true", ""},
+		{"get_verbose", "GET", mbs + "/2/module-builds/1?verbose=true", ""},
+		{"get_failed_verbose", "GET", mbs + "/2/module-builds/4?verbose=true", ""},
+		{"get_not_found", "GET", mbs + "/1/module-builds/999", ""},
+		{"get_bad_api_version", "GET", mbs + "/0/module-builds/1", ""},
+		{"put_not_allowed", "PUT", mbs + "/1/module-builds/1", `{}`},
+		{"post_not_allowed_yet", "POST", mbs + "/1/module-builds/", `{"scmurl": "git://x", "branch": "master"}`},
+		{"components", "GET", mbs + "/1/component-builds/", ""},
+		{"components_of_module", "GET", mbs + "/1/component-builds/?module_build=1&order_by=id", ""},
+		{"components_by_state", "GET", mbs + "/1/component-builds/?state=complete&state=FAILED", ""},
+		{"components_bad_state", "GET", mbs + "/1/component-builds/?state=waiting", ""},
+		{"components_bad_tagged", "GET", mbs + "/1/component-builds/?tagged=perhaps", ""},
+		{"component_get", "GET", mbs + "/1/component-builds/2", ""},
+		{"component_get_verbose", "GET", mbs + "/2/component-builds/1?verbose=true", ""},
+		{"component_not_found", "GET", mbs + "/1/component-builds/999", ""},
+		{"about", "GET", mbs + "/1/about/", ""},
+		{"rebuild_strategies", "GET", mbs + "/2/rebuild-strategies/", ""},
+		{"patch_invalid_json", "PATCH", mbs + "/1/module-builds/3", `{"state": `},
+		{"patch_unknown_key", "PATCH", mbs + "/1/module-builds/3", `{"state": "failed", "colour": "red"}`},
+		{"patch_wrong_type", "PATCH", mbs + "/1/module-builds/3", `{"state": "failed", "owner": 7}`},
+		{"patch_missing_state", "PATCH", mbs + "/1/module-builds/3", `{}`},
+		{"patch_bad_state", "PATCH", mbs + "/1/module-builds/3", `{"state": "done"}`},
+		{"patch_not_cancelable", "PATCH", mbs + "/1/module-builds/2", `{"state": "failed"}`},
+		{"patch_not_found", "PATCH", mbs + "/1/module-builds/999", `{"state": "failed"}`},
+		{"patch_too_large", "PATCH", mbs + "/1/module-builds/3", big},
+		{"patch_cancel", "PATCH", mbs + "/2/module-builds/3", `{"state": "failed", "owner": "carol"}`},
+		{"patch_cancel_again", "PATCH", mbs + "/2/module-builds/3", `{"state": 4}`},
+	} {
+		t.Run(r.name, func(t *testing.T) {
+			checkGolden(t, r.name, do(t, srv.base, r))
+		})
+	}
+}
+
+// TestServe_Maintenance checks that maintenance mode refuses writes with 503
+// and still answers reads.
+func TestServe_Maintenance(t *testing.T) {
+	clk := &clock{t: time.Date(2026, 11, 21, 10, 0, 0, 0, time.UTC)}
+	dbPath := filepath.Join(t.TempDir(), "rida.db")
+	seed(t, dbPath, clk)
+	srv := startServer(t, dbPath, clk, "--maintenance")
+	for _, r := range []request{
+		{"maintenance_patch", "PATCH", "/module-build-service/1/module-builds/3", `{"state": "failed"}`},
+		{"maintenance_get", "GET", "/rida/module-builds/3", ""},
+	} {
+		t.Run(r.name, func(t *testing.T) { checkGolden(t, r.name, do(t, srv.base, r)) })
+	}
+}
+
+// TestServe_EmptyDatabase is the quickstart's first request.
+func TestServe_EmptyDatabase(t *testing.T) {
+	clk := &clock{t: time.Now()}
+	srv := startServer(t, filepath.Join(t.TempDir(), "rida.db"), clk)
+	resp, err := http.Get(srv.base + "/rida/module-builds/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != 200 || string(body) != "[]\n" {
+		t.Errorf("GET /rida/module-builds/ = %d %q, want 200 \"[]\\n\"", resp.StatusCode, body)
+	}
+}
+
+// TestCLI_ListShow runs the client commands against a served database.
+func TestCLI_ListShow(t *testing.T) {
+	clk := &clock{t: time.Date(2026, 11, 21, 10, 0, 0, 0, time.UTC)}
+	dbPath := filepath.Join(t.TempDir(), "rida.db")
+	seed(t, dbPath, clk)
+	srv := startServer(t, dbPath, clk)
+	run := func(args ...string) (string, error) {
+		var out, errOut bytes.Buffer
+		m := &Main{Stdout: &out, Stderr: &errOut, Getenv: func(string) string { return "" }, Now: clk.Now}
+		err := m.Run(t.Context(), append(args, "--server", srv.base))
+		return out.String() + errOut.String(), err
+	}
+	for _, c := range []struct {
+		name string
+		args []string
+	}{
+		{"cli_list", []string{"list"}},
+		{"cli_list_filtered", []string{"list", "--name", "nginx", "--state", "ready,build"}},
+		{"cli_show", []string{"show", "1"}},
+		{"cli_show_json", []string{"show", "4", "-o", "json"}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			out, err := run(c.args...)
+			if err != nil {
+				t.Fatalf("rida %s: %v\n%s", strings.Join(c.args, " "), err, out)
+			}
+			checkGoldenText(t, c.name, hostPort.ReplaceAllString(out, "http://rida.test"))
+		})
+	}
+	if _, err := run("show", "999"); err == nil || !strings.Contains(err.Error(), "No such module found.") {
+		t.Errorf("rida show 999: error %v, want No such module found.", err)
+	}
+	if _, err := run("list", "--state", "bogus"); err == nil || !strings.Contains(err.Error(), "Invalid state was supplied: bogus") {
+		t.Errorf("rida list --state bogus: error %v", err)
+	}
+}
+
+func checkGoldenText(t *testing.T, name, got string) {
+	t.Helper()
+	path := filepath.Join("testdata", "golden", name+".txt")
+	if *update {
+		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run with -update to create it)", err)
+	}
+	if diff := cmp.Diff(string(want), got); diff != "" {
+		t.Errorf("%s differs (-want +got):\n%s", path, diff)
+	}
+}
+
+// TestMigrate checks "rida migrate status" before and after "up".
+func TestMigrate(t *testing.T) {
+	dsn := "sqlite:" + filepath.Join(t.TempDir(), "rida.db")
+	run := func(args ...string) string {
+		var out bytes.Buffer
+		m := &Main{Stdout: &out, Stderr: &out, Getenv: func(string) string { return "" }, Now: time.Now}
+		if err := m.Run(t.Context(), append(args, "--db", dsn)); err != nil {
+			t.Fatalf("rida %v: %v\n%s", args, err, out.String())
+		}
+		return out.String()
+	}
+	if out := run("migrate", "status"); !strings.Contains(out, "pending") || strings.Contains(out, "applied") {
+		t.Errorf("status before up:\n%s", out)
+	}
+	if out := run("migrate", "up"); strings.Contains(out, "pending") || !strings.Contains(out, "applied") {
+		t.Errorf("up:\n%s", out)
+	}
+}
+
+// TestConfig_Layers checks defaults → file → environment → flags, and that
+// unknown keys in the file are refused.
+func TestConfig_Layers(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "rida.yaml")
+	if err := os.WriteFile(file, []byte("listen: 0.0.0.0:9000\ndb: sqlite:/var/lib/rida.db\nlog:\n  level: debug\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	env := map[string]string{"RIDA_CONFIG": file, "RIDA_DB": "postgres://db/rida"}
+	m := &Main{Stdout: io.Discard, Stderr: io.Discard, Getenv: func(k string) string { return env[k] }, Now: time.Now}
+	cmd := m.serveCmd()
+	if err := cmd.ParseFlags([]string{"--log-level", "warn"}); err != nil {
+		t.Fatal(err)
+	}
+	c, err := m.loadConfig(cmd.Flags())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Listen != "0.0.0.0:9000" || c.DB != "postgres://db/rida" || c.Log.Level != "warn" || c.Log.Format != "text" {
+		t.Errorf("config = %+v", c)
+	}
+
+	if err := os.WriteFile(file, []byte("listen: x\nlisten_address: y\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, err = m.loadConfig(m.serveCmd().Flags())
+	if err == nil || !strings.Contains(err.Error(), "listen_address") {
+		t.Errorf("unknown key: error %v, want one naming listen_address", err)
+	}
+	env["RIDA_MAINTENANCE"] = "sometimes"
+	if err := os.WriteFile(file, []byte("{}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, err = m.loadConfig(m.serveCmd().Flags())
+	if err == nil || !strings.Contains(err.Error(), "RIDA_MAINTENANCE") {
+		t.Errorf("bad env: error %v, want one naming RIDA_MAINTENANCE", err)
+	}
+}
+
+func TestExitCode(t *testing.T) {
+	var buf bytes.Buffer
+	if got := exitCode(rida.Errorf(rida.CodeNotFound, "No such module found."), &buf); got != 1 || buf.String() != "rida: No such module found.\n" {
+		t.Errorf("exitCode = %d, %q", got, buf.String())
+	}
+	buf.Reset()
+	if got := exitCode(&exitError{code: 3}, &buf); got != 3 || buf.Len() != 0 {
+		t.Errorf("quiet exitError: %d %q", got, buf.String())
+	}
+	if got := exitCode(fmt.Errorf("wrapped: %w", &exitError{code: 2, err: io.EOF}), &buf); got != 2 {
+		t.Errorf("wrapped exitError: %d", got)
+	}
+}
