@@ -337,7 +337,48 @@ func charWidth(c byte) int {
 	return 1
 }
 
+// boringFirst and boringRest mark ASCII bytes that cannot make a plain
+// scalar need quoting at the first, resp. a later, position. Most values
+// (package names, refs, URLs without ": ") consist only of these, and the
+// fast path in analyzeScalar skips libyaml's character-by-character
+// analysis for them.
+var boringFirst, boringRest [256]bool
+
+func init() {
+	for c := 0x20; c <= 0x7E; c++ {
+		switch c {
+		case ',', '?', '[', ']', '{', '}', ':', '#':
+		default:
+			boringRest[c] = true
+		}
+		if c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' {
+			boringFirst[c] = true
+		}
+	}
+	for _, c := range "_/+=$^;~(<\\" {
+		boringFirst[c] = true
+	}
+}
+
+// boringASCII reports whether s is non-empty printable ASCII that libyaml
+// may write plain anywhere: no indicator at the start, no flow indicator,
+// no ": " or " #", no leading or trailing space, no line break.
+func boringASCII(s string) bool {
+	if s == "" || !boringFirst[s[0]] || s[len(s)-1] == ' ' {
+		return false
+	}
+	for i := 1; i < len(s); i++ {
+		if !boringRest[s[i]] {
+			return false
+		}
+	}
+	return true
+}
+
 func analyzeScalar(s string) scalarAnalysis {
+	if boringASCII(s) {
+		return scalarAnalysis{flowPlainAllowed: true, blockPlainAllowed: true, singleQuotedAllowed: true, blockAllowed: true}
+	}
 	if s == "" {
 		return scalarAnalysis{blockPlainAllowed: true, singleQuotedAllowed: true}
 	}
@@ -491,6 +532,15 @@ func (e *yamlEmitter) scalar(s string, style scalarStyle) {
 func (e *yamlEmitter) writePlain(s string, allowBreaks bool) {
 	if !e.whitespace && (len(s) > 0 || e.flowLevel > 0) {
 		e.put(' ')
+	}
+	// Fast path: ASCII without line breaks that cannot reach a folding
+	// point (a space while past column 80) is copied as is.
+	if e.column+len(s) <= bestWidth && boringASCII(s) {
+		e.buf = append(e.buf, s...)
+		e.column += len(s)
+		e.whitespace = false
+		e.indention = false
+		return
 	}
 	spaces, breaks := false, false
 	for i := 0; i < len(s); {
