@@ -159,6 +159,19 @@ func (d *dialect) lockOutbox() string {
 	return ""
 }
 
+// selectiveRange marks a time-range condition as selective for SQLite's
+// planner. Without statistics it estimates a one-sided range to match a
+// quarter of the table and prefers walking the primary key backwards for
+// "ORDER BY id DESC", a full scan whenever the window is old or empty.
+// likelihood() is a no-op at run time and keeps the index usable;
+// PostgreSQL keeps statistics and needs no hint.
+func (d *dialect) selectiveRange(cond string) string {
+	if d.postgres() {
+		return cond
+	}
+	return "likelihood(" + cond + ", 0.01)"
+}
+
 // isUniqueViolation reports whether err is a UNIQUE constraint failure.
 func isUniqueViolation(err error) bool {
 	var se *sqlite.Error

@@ -343,7 +343,7 @@ func (db *DB) FindModuleBuilds(ctx context.Context, f rida.ModuleBuildFilter) ([
 		return nil, 0, fmt.Errorf("find module builds: %w", err)
 	}
 	if lq.empty {
-		return nil, 0, nil
+		return []*rida.ModuleBuild{}, 0, nil
 	}
 	var out []*rida.ModuleBuild
 	var total int

@@ -111,10 +111,10 @@ func (w *where) in(col string, vals []any) {
 // encoding keeps comparisons in time order.
 func (w *where) timeRange(d *dialect, col string, after, before *time.Time) {
 	if after != nil {
-		w.cond(col+" >= ?", d.timeArg(*after))
+		w.cond(d.selectiveRange(col+" >= ?"), d.timeArg(*after))
 	}
 	if before != nil {
-		w.cond(col+" <= ?", d.timeArg(*before))
+		w.cond(d.selectiveRange(col+" <= ?"), d.timeArg(*before))
 	}
 }
 

@@ -1,0 +1,151 @@
+package sqlstore
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/rida-build/rida"
+)
+
+// explain returns SQLite's query plan of query, one detail line per step.
+func explain(t *testing.T, db *testDB, query string, args []any) []string {
+	t.Helper()
+	rows, err := db.db.QueryContext(context.Background(), "EXPLAIN QUERY PLAN "+query, args...)
+	if err != nil {
+		t.Fatalf("explain %s: %v", query, err)
+	}
+	defer rows.Close()
+	var plan []string
+	for rows.Next() {
+		var id, parent, notused int
+		var detail string
+		if err := rows.Scan(&id, &parent, &notused, &detail); err != nil {
+			t.Fatal(err)
+		}
+		plan = append(plan, detail)
+	}
+	return plan
+}
+
+// assertIndexed fails when the plan scans table without an index.
+func assertIndexed(t *testing.T, name, table string, plan []string) {
+	t.Helper()
+	for _, step := range plan {
+		if strings.HasPrefix(step, "SCAN "+table) && !strings.Contains(step, "USING") {
+			t.Errorf("%s: full table scan: %q (plan %q)", name, step, plan)
+		}
+	}
+}
+
+// TestModuleBuildFiltersUseIndexes checks on SQLite that every module build
+// list filter, alone, is served by an index (a SEARCH or a SCAN USING
+// INDEX), never by a full scan of module_builds.
+func TestModuleBuildFiltersUseIndexes(t *testing.T) {
+	db := MustOpenDB(t)
+	s, i, i64, b, f := ptr("x"), ptr(1), ptr(int64(1)), ptr(true), ptr(1.0)
+	now := ptr(time.Now())
+	filters := map[string]rida.ModuleBuildFilter{
+		"name": {Name: s}, "stream": {Stream: s}, "version": {Version: ptr(uint64(1))}, "context": {Context: s},
+		"build_context": {BuildContext: s}, "build_context_no_bms": {BuildContextNoBMS: s},
+		"runtime_context": {RuntimeContext: s}, "ref_build_context": {RefBuildContext: s},
+		"state_reason": {StateReason: s}, "owner": {Owner: s}, "scmurl": {SCMURL: s}, "koji_tag": {KojiTag: s},
+		"cg_build_koji_tag": {CGBuildKojiTag: s}, "rebuild_strategy": {RebuildStrategy: s},
+		"scratch": {Scratch: b}, "batch": {Batch: i}, "new_repo_task_id": {NewRepoTaskID: i64},
+		"reused_module_id": {ReusedModuleID: i64}, "stream_version": {StreamVersion: f},
+		"state": {States: []rida.ModuleState{rida.ModuleReady}},
+		"states": {States: []rida.ModuleState{rida.ModuleReady, rida.ModuleDone}},
+		"state and name": {States: []rida.ModuleState{rida.ModuleReady}, Name: s},
+		"submitted_before": {SubmittedBefore: now}, "submitted_after": {SubmittedAfter: now},
+		"modified_before": {ModifiedBefore: now}, "modified_after": {ModifiedAfter: now},
+		"completed_before": {CompletedBefore: now}, "completed_after": {CompletedAfter: now},
+		"null koji_tag": {KojiTag: ptr("")},
+	}
+	for name, f := range filters {
+		lq, err := buildModuleBuildsQuery(db.d, &f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		assertIndexed(t, name, "module_builds", explain(t, db, lq.sel, lq.selArgs()))
+		assertIndexed(t, name+" (count)", "module_builds", explain(t, db, lq.count, lq.args))
+	}
+	// The related-row queries of a page are indexed too.
+	ids := []any{int64(1), int64(2)}
+	in := placeholders(len(ids))
+	for name, q := range map[string]string{
+		"components": `SELECT ` + componentColumns + ` FROM component_builds WHERE module_id IN (` + in + `) ORDER BY module_id, id`,
+		"trace":      `SELECT module_id, state_time, state, state_reason FROM module_builds_trace WHERE module_id IN (` + in + `) ORDER BY module_id, id`,
+		"siblings": `SELECT a.id, b.id FROM module_builds a JOIN module_builds b
+ ON b.name = a.name AND b.stream = a.stream AND b.version = a.version AND b.scratch = a.scratch AND b.id <> a.id
+ WHERE a.id IN (` + in + `) ORDER BY a.id, b.id`,
+		"events": `SELECT id FROM events WHERE published_at IS NULL ORDER BY id LIMIT 10`,
+	} {
+		plan := explain(t, db, q, ids)
+		for _, table := range []string{"component_builds", "module_builds_trace", "module_builds", "events"} {
+			assertIndexed(t, name, table, plan)
+		}
+		if name == "siblings" {
+			for _, step := range plan {
+				if strings.Contains(step, "SCAN") {
+					t.Errorf("siblings plan scans: %q", plan)
+				}
+			}
+		}
+	}
+}
+
+// TestComponentBuildFiltersUseIndexes is the same check for component
+// builds.
+func TestComponentBuildFiltersUseIndexes(t *testing.T) {
+	db := MustOpenDB(t)
+	s, i, i64, b, f := ptr("x"), ptr(1), ptr(int64(1)), ptr(true), ptr(1.0)
+	filters := map[string]rida.ComponentBuildFilter{
+		"module_id": {ModuleBuildID: i64}, "package": {Package: s}, "format": {Format: s}, "scmurl": {SCMURL: s},
+		"ref": {Ref: s}, "state_reason": {StateReason: s}, "nvr": {NVR: s}, "task_id": {TaskID: i64},
+		"reused_component_id": {ReusedComponentID: i64}, "batch": {Batch: i}, "weight": {Weight: f},
+		"tagged": {Tagged: b}, "tagged_in_final": {TaggedInFinal: b}, "build_time_only": {BuildTimeOnly: b},
+		"buildonly": {BuildOnly: b}, "state": {States: []rida.ComponentState{rida.ComponentComplete}},
+		"waiting": {States: []rida.ComponentState{rida.ComponentWaiting}},
+		"module and state": {ModuleBuildID: i64, States: []rida.ComponentState{rida.ComponentComplete, rida.ComponentBuilding}},
+	}
+	for name, f := range filters {
+		lq, err := buildComponentBuildsQuery(&f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		assertIndexed(t, name, "component_builds", explain(t, db, lq.sel, lq.selArgs()))
+		assertIndexed(t, name+" (count)", "component_builds", explain(t, db, lq.count, lq.args))
+	}
+}
+
+func TestRebind(t *testing.T) {
+	got := rebind("SELECT a FROM t WHERE a = ? AND b IN (?, ?) LIMIT ?")
+	if want := "SELECT a FROM t WHERE a = $1 AND b IN ($2, $3) LIMIT $4"; got != want {
+		t.Errorf("rebind = %q, want %q", got, want)
+	}
+}
+
+func TestTimeValue(t *testing.T) {
+	want := time.Date(2024, 1, 2, 3, 4, 5, 6000, time.UTC)
+	for _, src := range []any{"2024-01-02T03:04:05.000006Z", []byte("2024-01-02T03:04:05.000006Z"),
+		"2024-01-02 03:04:05.000006+00:00", want.In(time.FixedZone("x", 3600))} {
+		var tv timeValue
+		if err := tv.Scan(src); err != nil || !tv.Valid || !tv.Time.Equal(want) || tv.Time.Location() != time.UTC {
+			t.Errorf("Scan(%v) = %v, %v", src, tv, err)
+		}
+	}
+	var tv timeValue
+	if err := tv.Scan(nil); err != nil || tv.Valid || tv.ptr() != nil {
+		t.Errorf("Scan(nil) = %v, %v", tv, err)
+	}
+	if err := tv.Scan(42); err == nil {
+		t.Error("Scan(42) succeeded")
+	}
+	// Text order is time order.
+	d := newSQLiteDialect()
+	a, b := d.timeArg(want).(string), d.timeArg(want.Add(time.Microsecond)).(string)
+	if !(a < b) || len(a) != len(b) {
+		t.Errorf("%q !< %q", a, b)
+	}
+}
