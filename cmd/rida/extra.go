@@ -2,8 +2,7 @@ package main
 
 import "github.com/spf13/cobra"
 
-// extraCommands lists the subcommands that live in their own files and are
-// added to the root as they land.
+// extraCommands lists the subcommands that live in their own files.
 func extraCommands() []*cobra.Command {
-	return nil
+	return []*cobra.Command{newModulemdCmd()}
 }

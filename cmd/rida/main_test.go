@@ -75,8 +75,6 @@ type lockedWriter struct {
 
 func (l *lockedWriter) Write(p []byte) (int, error) { l.mu.Lock(); defer l.mu.Unlock(); return l.w.Write(p) }
 
-func ptr[T any](v T) *T { return &v }
-
 // seed writes a small, varied set of builds through the store, the way the
 // engine will: create, then compare-and-set transitions.
 func seed(t *testing.T, dbPath string, clk *clock) {
