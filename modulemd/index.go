@@ -211,7 +211,7 @@ func mergeProfileDefaults(module string, a, b map[string][]string) (map[string][
 	}
 	for k, v := range b {
 		if old, ok := out[k]; ok && !slices.Equal(old, v) {
-			return nil, fmt.Errorf("Profile default mismatch in stream: %s:%s", module, k) //nolint:staticcheck // libmodulemd's wording
+			return nil, fmt.Errorf("profile default mismatch in stream: %s:%s", module, k)
 		}
 		out[k] = v
 	}
