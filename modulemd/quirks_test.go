@@ -84,7 +84,7 @@ func TestErrorPositions(t *testing.T) {
 
 	// YAML syntax errors carry a position too.
 	e = mustFail(t, streamHead+"  bad: [unclosed\n", Options{})
-	if e.Document != -1 || e.Line < 11 {
+	if e.Document != -1 || e.Line < 10 || e.Line > 12 { // go-yaml reports the line of the flow start or of the end
 		t.Fatalf("syntax error: %#v", e)
 	}
 }
