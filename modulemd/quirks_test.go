@@ -254,3 +254,32 @@ func TestIndexMerge(t *testing.T) {
 		t.Fatalf("%#v", e)
 	}
 }
+
+// TestCopyIsDeep checks that a copied stream shares nothing mutable with
+// the original, as a build system editing its copy relies on.
+func TestCopyIsDeep(t *testing.T) {
+	idx := mustRead(t, streamHead+`  xmd: {mbs: {commit: abc}}
+  dependencies:
+  - buildrequires: {platform: [f39]}
+  profiles: {default: {rpms: [a]}}
+  components:
+    rpms:
+      a: {rationale: r, arches: [x86_64]}
+`, Options{})
+	s := idx.Streams()[0]
+	before, _ := s.Emit(EmitOptions{})
+	c := s.Copy()
+	c.XMDMap()["mbs"].(map[string]any)["commit"] = "changed"
+	c.SetXMD("new", "x")
+	c.Dependencies[0].BuildRequires["platform"][0] = "changed"
+	c.Profiles["default"].RPMs[0] = "changed"
+	c.RPMComponents["a"].Arches[0] = "changed"
+	c.RPMComponents["a"].Ref = "changed"
+	after, _ := s.Emit(EmitOptions{})
+	if string(before) != string(after) {
+		t.Fatalf("original changed through the copy:\n%s", after)
+	}
+	if got := SetStringSet("b", "a", "b"); !cmp.Equal(got, []string{"a", "b"}) {
+		t.Fatalf("SetStringSet: %v", got)
+	}
+}
