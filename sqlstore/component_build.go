@@ -75,13 +75,8 @@ func taskStateArg(s *rida.TaskState) any {
 	return int(*s)
 }
 
-// queryComponents runs a component query (with "?" placeholders) and scans
-// every row.
-func (db *DB) queryComponents(ctx context.Context, q querier, query string, args []any) ([]*rida.ComponentBuild, error) {
-	rows, err := q.QueryContext(ctx, db.d.rebindDynamic(query), args...)
-	if err != nil {
-		return nil, err
-	}
+// scanComponents scans and closes rows of componentColumns.
+func scanComponents(rows *sql.Rows) ([]*rida.ComponentBuild, error) {
 	defer rows.Close()
 	var out []*rida.ComponentBuild
 	r := newComponentRow()
@@ -94,15 +89,15 @@ func (db *DB) queryComponents(ctx context.Context, q querier, query string, args
 	return out, rows.Err()
 }
 
-// loadComponentTraces fills StateTrace of comps from a query returning
-// (component_id, state_time, state, state_reason) rows. A NULL state is
-// ComponentWaiting.
-func (db *DB) loadComponentTraces(ctx context.Context, q querier, comps []*rida.ComponentBuild, query string, args []any) error {
+// loadComponentTraces fills StateTrace of comps from a fixed query
+// returning (component_id, state_time, state, state_reason) rows. A NULL
+// state is ComponentWaiting.
+func loadComponentTraces(ctx context.Context, r runner, comps []*rida.ComponentBuild, query string, args []any) error {
 	byID := make(map[int64]*rida.ComponentBuild, len(comps))
 	for _, c := range comps {
 		byID[c.ID] = c
 	}
-	rows, err := q.QueryContext(ctx, db.d.rebindDynamic(query), args...)
+	rows, err := r.query(ctx, query, args...)
 	if err != nil {
 		return fmt.Errorf("load component trace: %w", err)
 	}
@@ -136,9 +131,9 @@ func (db *DB) loadComponentTraces(ctx context.Context, q querier, comps []*rida.
 
 const selectComponentByIDSQL = `SELECT ` + componentColumns + ` FROM component_builds WHERE id = ?`
 
-func (db *DB) findComponentBuild(ctx context.Context, q querier, id int64) (*rida.ComponentBuild, error) {
+func findComponentBuild(ctx context.Context, q runner, id int64) (*rida.ComponentBuild, error) {
 	r := newComponentRow()
-	if err := q.QueryRowContext(ctx, db.d.q(selectComponentByIDSQL), id).Scan(r.dest...); err != nil {
+	if err := q.queryRow(ctx, selectComponentByIDSQL, id).Scan(r.dest...); err != nil {
 		if errors.Is(err, sql.ErrNoRows) {
 			return nil, rida.ErrComponentBuildNotFound
 		}
@@ -154,16 +149,15 @@ func (db *DB) FindComponentBuildByID(ctx context.Context, id int64, withTrace bo
 	var c *rida.ComponentBuild
 	var err error
 	if !withTrace {
-		c, err = db.findComponentBuild(ctx, db.db, id)
+		c, err = findComponentBuild(ctx, db.run(nil), id)
 	} else {
 		err = db.inReadTx(ctx, func(tx *sql.Tx) error {
 			var err error
-			if c, err = db.findComponentBuild(ctx, tx, id); err != nil {
+			r := db.run(tx)
+			if c, err = findComponentBuild(ctx, r, id); err != nil {
 				return err
 			}
-			return db.loadComponentTraces(ctx, tx, []*rida.ComponentBuild{c},
-				`SELECT component_id, state_time, state, state_reason FROM component_builds_trace
- WHERE component_id = ? ORDER BY id`, []any{id})
+			return loadComponentTraces(ctx, r, []*rida.ComponentBuild{c}, componentTracesByIDsSQL(1), []any{id})
 		})
 	}
 	if err != nil {
@@ -183,13 +177,17 @@ func (db *DB) FindComponentBuilds(ctx context.Context, f rida.ComponentBuildFilt
 	var out []*rida.ComponentBuild
 	var total int
 	err = db.inReadTx(ctx, func(tx *sql.Tx) error {
-		var err error
-		if out, err = db.queryComponents(ctx, tx, lq.sel, lq.selArgs()); err != nil {
+		r := db.run(tx)
+		rows, err := r.queryDynamic(ctx, lq.sel, lq.selArgs()...)
+		if err != nil {
+			return err
+		}
+		if out, err = scanComponents(rows); err != nil {
 			return err
 		}
 		if lq.offset == 0 && len(out) < lq.perPage {
 			total = len(out)
-		} else if err := tx.QueryRowContext(ctx, db.d.rebindDynamic(lq.count), lq.args...).Scan(&total); err != nil {
+		} else if err := r.queryRowDynamic(ctx, lq.count, lq.args...).Scan(&total); err != nil {
 			return err
 		}
 		if !f.IncludeStateTrace || len(out) == 0 {
@@ -199,9 +197,8 @@ func (db *DB) FindComponentBuilds(ctx context.Context, f rida.ComponentBuildFilt
 		for i, c := range out {
 			ids[i] = c.ID
 		}
-		return db.loadComponentTraces(ctx, tx, out,
-			`SELECT component_id, state_time, state, state_reason FROM component_builds_trace
- WHERE component_id IN (`+placeholders(len(ids))+`) ORDER BY component_id, id`, ids)
+		ids = padIDs(ids)
+		return loadComponentTraces(ctx, r, out, componentTracesByIDsSQL(len(ids)), ids)
 	})
 	if err != nil {
 		return nil, 0, wrapErr("find component builds", err)
@@ -222,7 +219,8 @@ func (db *DB) TransitionComponentBuild(ctx context.Context, t rida.ComponentTran
 	var c *rida.ComponentBuild
 	err := db.inTx(ctx, func(tx *sql.Tx) error {
 		var err error
-		if c, err = db.findComponentBuild(ctx, tx, t.ID); err != nil {
+		r := db.run(tx)
+		if c, err = findComponentBuild(ctx, r, t.ID); err != nil {
 			return err
 		}
 		if c.Rev != t.FromRev {
@@ -233,25 +231,19 @@ func (db *DB) TransitionComponentBuild(ctx context.Context, t rida.ComponentTran
 				t.ID, componentStateName(c.State), componentStateName(t.To))
 		}
 		now := db.nowUTC()
-		query := "UPDATE component_builds SET state = ?, rev = rev + 1"
 		args := make([]any, 0, 6)
 		args = append(args, componentStateArg(t.To))
 		if t.Reason != "" {
-			query += ", state_reason = ?"
 			args = append(args, t.Reason)
 		}
 		if t.TaskID != 0 {
-			query += ", task_id = ?"
 			args = append(args, t.TaskID)
 		}
 		if t.NVR != "" {
-			query += ", nvr = ?"
 			args = append(args, t.NVR)
 		}
-		query += " WHERE id = ? AND rev = ?"
 		args = append(args, t.ID, t.FromRev)
-		// At most eight distinct strings: the dialect cache holds them.
-		res, err := tx.ExecContext(ctx, db.d.q(query), args...)
+		res, err := r.exec(ctx, updateComponentStateSQL(t.Reason != "", t.TaskID != 0, t.NVR != ""), args...)
 		if err != nil {
 			return err
 		}
@@ -270,16 +262,32 @@ func (db *DB) TransitionComponentBuild(ctx context.Context, t rida.ComponentTran
 		if t.NVR != "" {
 			c.NVR = t.NVR
 		}
-		if _, err := tx.ExecContext(ctx, db.d.q(insertComponentTraceSQL), c.ID, db.d.timeArg(now),
+		if _, err := r.exec(ctx, insertComponentTraceSQL, c.ID, db.d.timeArg(now),
 			componentStateArg(c.State), nullString(c.StateReason), nullInt64(c.TaskID)); err != nil {
 			return err
 		}
-		return db.insertEvent(ctx, tx, rida.NewComponentEvent(c, now))
+		return insertEvent(ctx, r, rida.NewComponentEvent(c, now))
 	})
 	if err != nil {
 		return nil, wrapErr("transition component build "+strconv.FormatInt(t.ID, 10), err)
 	}
 	return c, nil
+}
+
+// updateComponentStateSQL returns the CAS update of a component transition,
+// one of eight static strings.
+func updateComponentStateSQL(reason, taskID, nvr bool) string {
+	q := "UPDATE component_builds SET state = ?, rev = rev + 1"
+	if reason {
+		q += ", state_reason = ?"
+	}
+	if taskID {
+		q += ", task_id = ?"
+	}
+	if nvr {
+		q += ", nvr = ?"
+	}
+	return q + " WHERE id = ? AND rev = ?"
 }
 
 // componentStateName names a state in messages; waiting has no Koji name.

@@ -12,6 +12,9 @@ import (
 // a non-positive limit.
 const defaultEventBatch = 100
 
+const pendingEventsSQL = `SELECT id, type, module_build_id, component_build_id, created_at, payload,
+ published_at FROM events WHERE published_at IS NULL ORDER BY id LIMIT ?`
+
 // PendingEvents returns up to limit unpublished outbox events, oldest (lowest
 // id) first. IDs follow commit order in both dialects, so a relay that
 // publishes in this order publishes in commit order.
@@ -19,8 +22,7 @@ func (db *DB) PendingEvents(ctx context.Context, limit int) ([]rida.Event, error
 	if limit <= 0 {
 		limit = defaultEventBatch
 	}
-	rows, err := db.db.QueryContext(ctx, db.d.q(`SELECT id, type, module_build_id, component_build_id,
- created_at, payload, published_at FROM events WHERE published_at IS NULL ORDER BY id LIMIT ?`), limit)
+	rows, err := db.run(nil).query(ctx, pendingEventsSQL, limit)
 	if err != nil {
 		return nil, wrapErr("pending events", err)
 	}
@@ -64,15 +66,16 @@ func (db *DB) MarkEventsPublished(ctx context.Context, ids []int64) error {
 	}
 	nowArg := db.d.timeArg(db.nowUTC())
 	err := db.inTx(ctx, func(tx *sql.Tx) error {
+		r := db.run(tx)
 		for len(ids) > 0 {
 			n := min(len(ids), maxIDsPerStatement)
-			args := make([]any, 0, n+1)
-			args = append(args, nowArg)
-			for _, id := range ids[:n] {
-				args = append(args, id)
+			chunk := make([]any, n)
+			for i, id := range ids[:n] {
+				chunk[i] = id
 			}
-			if _, err := tx.ExecContext(ctx, db.d.rebindDynamic(`UPDATE events SET published_at = ?
- WHERE published_at IS NULL AND id IN (`+placeholders(n)+`)`), args...); err != nil {
+			chunk = padIDs(chunk)
+			args := append([]any{nowArg}, chunk...)
+			if _, err := r.exec(ctx, markEventsSQL(len(chunk)), args...); err != nil {
 				return err
 			}
 			ids = ids[n:]

@@ -57,6 +57,9 @@ func (db *DB) MigrateUp(ctx context.Context) error {
 		db.logger.InfoContext(ctx, "applied migration", "version", r.Source.Version,
 			"name", path.Base(r.Source.Path), "duration", r.Duration)
 	}
+	// The schema may have changed: prepare what could not be prepared
+	// before.
+	db.prepareStatements(ctx)
 	return nil
 }
 

@@ -173,7 +173,8 @@ func (db *DB) CreateModuleBuild(ctx context.Context, m *rida.ModuleBuild) error 
 	}
 
 	err = db.inTx(ctx, func(tx *sql.Tx) error {
-		err := tx.QueryRowContext(ctx, db.d.q(insertModuleSQL),
+		r := db.run(tx)
+		err := r.queryRow(ctx, insertModuleSQL,
 			created.Name, created.Stream, int64(created.Version), created.Context,
 			nullString(created.BuildContext), nullString(created.BuildContextNoBMS),
 			nullString(created.RuntimeContext), nullString(created.RefBuildContext),
@@ -191,16 +192,16 @@ func (db *DB) CreateModuleBuild(ctx context.Context, m *rida.ModuleBuild) error 
 			}
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, db.d.q(insertModuleTraceSQL),
+		if _, err := r.exec(ctx, insertModuleTraceSQL,
 			created.ID, nowArg, int(created.State), nullString(created.StateReason)); err != nil {
 			return err
 		}
 		if len(comps) > 0 {
-			if err := db.insertComponents(ctx, tx, created.ID, comps, nowArg); err != nil {
+			if err := insertComponents(ctx, r, created.ID, comps, nowArg); err != nil {
 				return err
 			}
 		}
-		return db.insertEvent(ctx, tx, rida.NewModuleEvent(&created, now))
+		return insertEvent(ctx, r, rida.NewModuleEvent(&created, now))
 	})
 	if err != nil {
 		return wrapErr("create module build", err)
@@ -216,17 +217,20 @@ func (db *DB) CreateModuleBuild(ctx context.Context, m *rida.ModuleBuild) error 
 
 // insertComponents inserts the components of a new module build and their
 // initial trace rows with two prepared statements.
-func (db *DB) insertComponents(ctx context.Context, tx *sql.Tx, moduleID int64, comps []rida.ComponentBuild, nowArg any) error {
-	ins, err := tx.PrepareContext(ctx, db.d.q(insertComponentSQL))
-	if err != nil {
-		return err
+func insertComponents(ctx context.Context, r runner, moduleID int64, comps []rida.ComponentBuild, nowArg any) error {
+	ins, trace := r.stmt(ctx, insertComponentSQL), r.stmt(ctx, insertComponentTraceSQL)
+	if ins == nil || trace == nil {
+		// PostgreSQL: pgx prepares and caches them itself.
+		var err error
+		if ins, err = r.tx.PrepareContext(ctx, r.db.d.q(insertComponentSQL)); err != nil {
+			return err
+		}
+		defer ins.Close()
+		if trace, err = r.tx.PrepareContext(ctx, r.db.d.q(insertComponentTraceSQL)); err != nil {
+			return err
+		}
+		defer trace.Close()
 	}
-	defer ins.Close()
-	trace, err := tx.PrepareContext(ctx, db.d.q(insertComponentTraceSQL))
-	if err != nil {
-		return err
-	}
-	defer trace.Close()
 	for i := range comps {
 		c := &comps[i]
 		c.ModuleBuildID = moduleID
@@ -251,9 +255,9 @@ func (db *DB) insertComponents(ctx context.Context, tx *sql.Tx, moduleID int64, 
 
 // insertEvent writes one outbox row. On PostgreSQL it first takes the
 // outbox lock (see dialect.lockOutbox) so ids follow commit order.
-func (db *DB) insertEvent(ctx context.Context, tx *sql.Tx, e rida.Event) error {
-	if lock := db.d.lockOutbox(); lock != "" {
-		if _, err := tx.ExecContext(ctx, lock); err != nil {
+func insertEvent(ctx context.Context, r runner, e rida.Event) error {
+	if lock := r.db.d.lockOutbox(); lock != "" {
+		if _, err := r.tx.ExecContext(ctx, lock); err != nil {
 			return err
 		}
 	}
@@ -261,23 +265,17 @@ func (db *DB) insertEvent(ctx context.Context, tx *sql.Tx, e rida.Event) error {
 	if e.ComponentBuildID != 0 {
 		comp = e.ComponentBuildID
 	}
-	_, err := tx.ExecContext(ctx, db.d.q(insertEventSQL), string(e.Type), e.ModuleBuildID, comp,
-		db.d.timeArg(e.At), string(e.Payload))
+	_, err := r.exec(ctx, insertEventSQL, string(e.Type), e.ModuleBuildID, comp,
+		r.db.d.timeArg(e.At), string(e.Payload))
 	return err
-}
-
-// querier is what both *sql.DB and *sql.Tx offer.
-type querier interface {
-	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
-	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
 }
 
 const selectModuleByIDSQL = `SELECT ` + moduleColumns + ` FROM module_builds WHERE id = ?`
 
 // findModuleBuild reads one module build row without related rows.
-func (db *DB) findModuleBuild(ctx context.Context, q querier, id int64) (*rida.ModuleBuild, error) {
+func findModuleBuild(ctx context.Context, q runner, id int64) (*rida.ModuleBuild, error) {
 	r := newModuleRow()
-	if err := q.QueryRowContext(ctx, db.d.q(selectModuleByIDSQL), id).Scan(r.dest...); err != nil {
+	if err := q.queryRow(ctx, selectModuleByIDSQL, id).Scan(r.dest...); err != nil {
 		if errors.Is(err, sql.ErrNoRows) {
 			return nil, rida.ErrModuleBuildNotFound
 		}
@@ -314,14 +312,15 @@ func (db *DB) FindModuleBuildByID(ctx context.Context, id int64, inc rida.Module
 	var m *rida.ModuleBuild
 	var err error
 	if !includesAny(inc) {
-		m, err = db.findModuleBuild(ctx, db.db, id)
+		m, err = findModuleBuild(ctx, db.run(nil), id)
 	} else {
 		err = db.inReadTx(ctx, func(tx *sql.Tx) error {
 			var err error
-			if m, err = db.findModuleBuild(ctx, tx, id); err != nil {
+			r := db.run(tx)
+			if m, err = findModuleBuild(ctx, r, id); err != nil {
 				return err
 			}
-			return db.loadModuleRelated(ctx, tx, []*rida.ModuleBuild{m}, inc)
+			return loadModuleRelated(ctx, r, []*rida.ModuleBuild{m}, inc)
 		})
 	}
 	if err != nil {
@@ -348,18 +347,19 @@ func (db *DB) FindModuleBuilds(ctx context.Context, f rida.ModuleBuildFilter) ([
 	var out []*rida.ModuleBuild
 	var total int
 	err = db.inReadTx(ctx, func(tx *sql.Tx) error {
-		rows, err := tx.QueryContext(ctx, db.d.rebindDynamic(lq.sel), lq.selArgs()...)
+		r := db.run(tx)
+		rows, err := r.queryDynamic(ctx, lq.sel, lq.selArgs()...)
 		if err != nil {
 			return err
 		}
 		defer rows.Close()
 		out = make([]*rida.ModuleBuild, 0, lq.perPage)
-		r := newModuleRow()
+		row := newModuleRow()
 		for rows.Next() {
-			if err := rows.Scan(r.dest...); err != nil {
+			if err := rows.Scan(row.dest...); err != nil {
 				return err
 			}
-			m, err := r.build()
+			m, err := row.build()
 			if err != nil {
 				return err
 			}
@@ -373,13 +373,13 @@ func (db *DB) FindModuleBuilds(ctx context.Context, f rida.ModuleBuildFilter) ([
 		// otherwise the page itself is the whole result.
 		if lq.offset == 0 && len(out) < lq.perPage {
 			total = len(out)
-		} else if err := tx.QueryRowContext(ctx, db.d.rebindDynamic(lq.count), lq.args...).Scan(&total); err != nil {
+		} else if err := r.queryRowDynamic(ctx, lq.count, lq.args...).Scan(&total); err != nil {
 			return err
 		}
 		if len(out) == 0 {
 			return nil
 		}
-		return db.loadModuleRelated(ctx, tx, out, f.Include)
+		return loadModuleRelated(ctx, r, out, f.Include)
 	})
 	if err != nil {
 		return nil, 0, wrapErr("find module builds", err)
@@ -400,23 +400,24 @@ func moduleIDs(ms []*rida.ModuleBuild) ([]any, map[int64]*rida.ModuleBuild) {
 
 // loadModuleRelated fills Components, StateTrace and Siblings of ms as inc
 // asks, with one query per kind for all of ms.
-func (db *DB) loadModuleRelated(ctx context.Context, q querier, ms []*rida.ModuleBuild, inc rida.ModuleBuildInclude) error {
+func loadModuleRelated(ctx context.Context, r runner, ms []*rida.ModuleBuild, inc rida.ModuleBuildInclude) error {
 	if !includesAny(inc) {
 		return nil
 	}
 	ids, byID := moduleIDs(ms)
-	in := placeholders(len(ids))
+	ids = padIDs(ids)
+	n := len(ids)
 	if inc.Components || inc.ComponentTraces {
-		comps, err := db.queryComponents(ctx, q,
-			`SELECT `+componentColumns+` FROM component_builds WHERE module_id IN (`+in+`) ORDER BY module_id, id`, ids)
+		rows, err := r.query(ctx, componentsByModulesSQL(n), ids...)
+		if err != nil {
+			return fmt.Errorf("load components: %w", err)
+		}
+		comps, err := scanComponents(rows)
 		if err != nil {
 			return fmt.Errorf("load components: %w", err)
 		}
 		if inc.ComponentTraces && len(comps) > 0 {
-			err := db.loadComponentTraces(ctx, q, comps,
-				`SELECT t.component_id, t.state_time, t.state, t.state_reason FROM component_builds_trace t
- JOIN component_builds c ON c.id = t.component_id WHERE c.module_id IN (`+in+`) ORDER BY t.component_id, t.id`, ids)
-			if err != nil {
+			if err := loadComponentTraces(ctx, r, comps, componentTracesByModulesSQL(n), ids); err != nil {
 				return err
 			}
 		}
@@ -426,9 +427,7 @@ func (db *DB) loadModuleRelated(ctx context.Context, q querier, ms []*rida.Modul
 		}
 	}
 	if inc.StateTrace {
-		rows, err := q.QueryContext(ctx, db.d.rebindDynamic(
-			`SELECT module_id, state_time, state, state_reason FROM module_builds_trace
- WHERE module_id IN (`+in+`) ORDER BY module_id, id`), ids...)
+		rows, err := r.query(ctx, moduleTracesSQL(n), ids...)
 		if err != nil {
 			return fmt.Errorf("load module trace: %w", err)
 		}
@@ -453,12 +452,7 @@ func (db *DB) loadModuleRelated(ctx context.Context, q querier, ms []*rida.Modul
 		rows.Close()
 	}
 	if inc.Siblings {
-		// MBS's ModuleBuild.siblings: the other contexts of the same
-		// name:stream:version with the same scratch flag.
-		rows, err := q.QueryContext(ctx, db.d.rebindDynamic(
-			`SELECT a.id, b.id FROM module_builds a JOIN module_builds b
- ON b.name = a.name AND b.stream = a.stream AND b.version = a.version AND b.scratch = a.scratch AND b.id <> a.id
- WHERE a.id IN (`+in+`) ORDER BY a.id, b.id`), ids...)
+		rows, err := r.query(ctx, siblingsSQL(n), ids...)
 		if err != nil {
 			return fmt.Errorf("load siblings: %w", err)
 		}
@@ -504,7 +498,8 @@ func (db *DB) TransitionModuleBuild(ctx context.Context, t rida.ModuleTransition
 	var m *rida.ModuleBuild
 	err := db.inTx(ctx, func(tx *sql.Tx) error {
 		var err error
-		if m, err = db.findModuleBuild(ctx, tx, t.ID); err != nil {
+		r := db.run(tx)
+		if m, err = findModuleBuild(ctx, r, t.ID); err != nil {
 			return err
 		}
 		if m.Rev != t.FromRev {
@@ -525,7 +520,7 @@ func (db *DB) TransitionModuleBuild(ctx context.Context, t rida.ModuleTransition
 			args = append(args, t.Reason)
 		}
 		args = append(args, t.ID, t.FromRev)
-		res, err := tx.ExecContext(ctx, db.d.q(updateModuleStateSQL(completed, t.Reason != "")), args...)
+		res, err := r.exec(ctx, updateModuleStateSQL(completed, t.Reason != ""), args...)
 		if err != nil {
 			return err
 		}
@@ -541,11 +536,11 @@ func (db *DB) TransitionModuleBuild(ctx context.Context, t rida.ModuleTransition
 		if t.Reason != "" {
 			m.StateReason = t.Reason
 		}
-		if _, err := tx.ExecContext(ctx, db.d.q(insertModuleTraceSQL),
+		if _, err := r.exec(ctx, insertModuleTraceSQL,
 			m.ID, nowArg, int(m.State), nullString(m.StateReason)); err != nil {
 			return err
 		}
-		return db.insertEvent(ctx, tx, rida.NewModuleEvent(m, now))
+		return insertEvent(ctx, r, rida.NewModuleEvent(m, now))
 	})
 	if err != nil {
 		return nil, wrapErr("transition module build "+strconv.FormatInt(t.ID, 10), err)

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"fmt"
 	"log/slog"
+	"sync/atomic"
 	"time"
 
 	// Register the "pgx" and "sqlite" database/sql drivers.
@@ -31,6 +32,9 @@ type DB struct {
 	d      *dialect
 	now    func() time.Time
 	logger *slog.Logger
+	// stmts is the prepared statement cache (see stmt.go), replaced
+	// whole after migrations.
+	stmts atomic.Pointer[map[string]*sql.Stmt]
 }
 
 // Open connects to the database named by dsn ("sqlite:PATH",
@@ -75,12 +79,15 @@ func Open(ctx context.Context, dsn string, opts Options) (*DB, error) {
 			sqldb.Close()
 			return nil, fmt.Errorf("open database: %w", err)
 		}
+	} else {
+		db.prepareStatements(ctx)
 	}
 	return db, nil
 }
 
 // Close closes the pool. For "sqlite::memory:" the data is gone afterwards.
 func (db *DB) Close() error {
+	db.closeStatements()
 	return db.db.Close()
 }
 

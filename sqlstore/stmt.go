@@ -1,0 +1,203 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+)
+
+// The pure-Go SQLite spends more time compiling a statement than running a
+// point query, so on SQLite every fixed query is prepared once at Open and
+// reused (database/sql re-prepares it lazily on each pooled connection).
+// Statements are created only at Open: preparing on the pool later, while
+// transactions hold every connection, could wait forever. pgx already caches
+// prepared statements per connection, so PostgreSQL skips this cache.
+//
+// Queries with IN lists are made fixed too: the list is padded to the next
+// power of two (repeating the last id, which IN ignores), so a page of up
+// to rida.MaxPerPage ids needs one of ten statements per kind.
+
+// maxBucket is the largest IN list: the first power of two ≥ MaxPerPage and
+// ≥ maxIDsPerStatement.
+const maxBucket = 512
+
+// bucket returns the IN list length used for n ids.
+func bucket(n int) int {
+	b := 1
+	for b < n {
+		b <<= 1
+	}
+	return b
+}
+
+// padIDs returns ids padded to bucket(len(ids)) by repeating the last one.
+func padIDs(ids []any) []any {
+	n := bucket(len(ids))
+	if n == len(ids) || len(ids) == 0 {
+		return ids
+	}
+	out := make([]any, n)
+	copy(out, ids)
+	for i := len(ids); i < n; i++ {
+		out[i] = ids[len(ids)-1]
+	}
+	return out
+}
+
+// The IN-list queries, by list length.
+func componentsByModulesSQL(n int) string {
+	return `SELECT ` + componentColumns + ` FROM component_builds WHERE module_id IN (` + placeholders(n) + `) ORDER BY module_id, id`
+}
+
+func componentTracesByModulesSQL(n int) string {
+	return `SELECT t.component_id, t.state_time, t.state, t.state_reason FROM component_builds_trace t
+ JOIN component_builds c ON c.id = t.component_id WHERE c.module_id IN (` + placeholders(n) + `) ORDER BY t.component_id, t.id`
+}
+
+func componentTracesByIDsSQL(n int) string {
+	return `SELECT component_id, state_time, state, state_reason FROM component_builds_trace
+ WHERE component_id IN (` + placeholders(n) + `) ORDER BY component_id, id`
+}
+
+func moduleTracesSQL(n int) string {
+	return `SELECT module_id, state_time, state, state_reason FROM module_builds_trace
+ WHERE module_id IN (` + placeholders(n) + `) ORDER BY module_id, id`
+}
+
+// siblingsSQL finds MBS's ModuleBuild.siblings: the other contexts of the
+// same name:stream:version with the same scratch flag.
+func siblingsSQL(n int) string {
+	return `SELECT a.id, b.id FROM module_builds a JOIN module_builds b
+ ON b.name = a.name AND b.stream = a.stream AND b.version = a.version AND b.scratch = a.scratch AND b.id <> a.id
+ WHERE a.id IN (` + placeholders(n) + `) ORDER BY a.id, b.id`
+}
+
+func markEventsSQL(n int) string {
+	return `UPDATE events SET published_at = ? WHERE published_at IS NULL AND id IN (` + placeholders(n) + `)`
+}
+
+// staticQueries returns every query the cache holds.
+func staticQueries() []string {
+	qs := []string{
+		selectModuleByIDSQL, selectComponentByIDSQL, insertModuleSQL, insertModuleTraceSQL,
+		insertComponentSQL, insertComponentTraceSQL, insertEventSQL, pendingEventsSQL,
+	}
+	for _, completed := range []bool{false, true} {
+		for _, reason := range []bool{false, true} {
+			qs = append(qs, updateModuleStateSQL(completed, reason))
+		}
+	}
+	for mask := range 8 {
+		qs = append(qs, updateComponentStateSQL(mask&1 != 0, mask&2 != 0, mask&4 != 0))
+	}
+	for n := 1; n <= maxBucket; n <<= 1 {
+		qs = append(qs, componentsByModulesSQL(n), componentTracesByModulesSQL(n), componentTracesByIDsSQL(n),
+			moduleTracesSQL(n), siblingsSQL(n), markEventsSQL(n))
+	}
+	return qs
+}
+
+// prepareStatements fills the statement cache (SQLite only). A query that
+// fails to prepare (a schema not migrated yet) is left out and runs
+// unprepared; Open calls this again after migrating.
+func (db *DB) prepareStatements(ctx context.Context) {
+	if db.d.postgres() {
+		return
+	}
+	old := db.statements()
+	stmts := make(map[string]*sql.Stmt, len(old))
+	for _, q := range staticQueries() {
+		if st := old[q]; st != nil {
+			stmts[q] = st
+			continue
+		}
+		st, err := db.db.PrepareContext(ctx, q)
+		if err != nil {
+			continue
+		}
+		stmts[q] = st
+	}
+	db.stmts.Store(&stmts)
+}
+
+// statements returns the statement cache; nil (empty) before Open prepared
+// it, and on PostgreSQL.
+func (db *DB) statements() map[string]*sql.Stmt {
+	if m := db.stmts.Load(); m != nil {
+		return *m
+	}
+	return nil
+}
+
+// closeStatements closes the cached statements.
+func (db *DB) closeStatements() {
+	for _, st := range db.statements() {
+		st.Close()
+	}
+	db.stmts.Store(nil)
+}
+
+// runner runs queries on the pool or in a transaction, through the
+// statement cache when the query is in it. Queries are written with "?".
+type runner struct {
+	db *DB
+	tx *sql.Tx
+}
+
+func (db *DB) run(tx *sql.Tx) runner { return runner{db: db, tx: tx} }
+
+func (r runner) stmt(ctx context.Context, query string) *sql.Stmt {
+	st := r.db.statements()[query]
+	if st != nil && r.tx != nil {
+		st = r.tx.StmtContext(ctx, st)
+	}
+	return st
+}
+
+// query runs a fixed query (one the cache may hold).
+func (r runner) query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	if st := r.stmt(ctx, query); st != nil {
+		return st.QueryContext(ctx, args...)
+	}
+	if r.tx != nil {
+		return r.tx.QueryContext(ctx, r.db.d.q(query), args...)
+	}
+	return r.db.db.QueryContext(ctx, r.db.d.q(query), args...)
+}
+
+func (r runner) queryRow(ctx context.Context, query string, args ...any) *sql.Row {
+	if st := r.stmt(ctx, query); st != nil {
+		return st.QueryRowContext(ctx, args...)
+	}
+	if r.tx != nil {
+		return r.tx.QueryRowContext(ctx, r.db.d.q(query), args...)
+	}
+	return r.db.db.QueryRowContext(ctx, r.db.d.q(query), args...)
+}
+
+func (r runner) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	if st := r.stmt(ctx, query); st != nil {
+		return st.ExecContext(ctx, args...)
+	}
+	if r.tx != nil {
+		return r.tx.ExecContext(ctx, r.db.d.q(query), args...)
+	}
+	return r.db.db.ExecContext(ctx, r.db.d.q(query), args...)
+}
+
+// queryDynamic runs a query built from a filter: neither prepared nor
+// cached, since filters and orderings combine without bound.
+func (r runner) queryDynamic(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	query = r.db.d.rebindDynamic(query)
+	if r.tx != nil {
+		return r.tx.QueryContext(ctx, query, args...)
+	}
+	return r.db.db.QueryContext(ctx, query, args...)
+}
+
+func (r runner) queryRowDynamic(ctx context.Context, query string, args ...any) *sql.Row {
+	query = r.db.d.rebindDynamic(query)
+	if r.tx != nil {
+		return r.tx.QueryRowContext(ctx, query, args...)
+	}
+	return r.db.db.QueryRowContext(ctx, query, args...)
+}
