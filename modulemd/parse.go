@@ -66,6 +66,7 @@ func (p *parser) eachPair(n *yaml.Node, fn func(k, v *yaml.Node)) {
 			continue
 		}
 		p.path = append(p.path, k.Value)
+		p.checkNUL(k)
 		fn(k, v)
 		p.path = p.path[:len(p.path)-1]
 	}
@@ -87,7 +88,17 @@ func (p *parser) str(n *yaml.Node) string {
 		p.failAt(n, "String was not a scalar")
 		return ""
 	}
+	p.checkNUL(n)
 	return n.Value
+}
+
+// checkNUL rejects strings holding a NUL character (YAML's "\0" escape):
+// libmodulemd and every C consumer would silently cut the string there, so
+// the metadata would mean different things to different tools.
+func (p *parser) checkNUL(n *yaml.Node) {
+	if strings.IndexByte(n.Value, 0) >= 0 {
+		p.failAt(n, "String contains a NUL character")
+	}
 }
 
 // boolean accepts exactly "true" and "false".
@@ -199,6 +210,7 @@ func (p *parser) set(n *yaml.Node) []string {
 		if n.Value == "" {
 			return nil
 		}
+		p.checkNUL(n)
 		return []string{n.Value}
 	case yaml.SequenceNode:
 		out := make([]string, 0, len(n.Content))
@@ -207,6 +219,7 @@ func (p *parser) set(n *yaml.Node) []string {
 				p.failAt(it, "Unexpected YAML event in list")
 				continue
 			}
+			p.checkNUL(it)
 			out = append(out, it.Value)
 		}
 		return sortSet(out)
@@ -322,6 +335,7 @@ func (p *parser) xmd(n *yaml.Node) any {
 		case "FALSE":
 			return false
 		}
+		p.checkNUL(n)
 		return n.Value
 	case yaml.MappingNode:
 		m := make(map[string]any, len(n.Content)/2)
