@@ -57,6 +57,12 @@
 //     only sees those before `data:`.
 //   - A document without a header fails on its own ("No document type
 //     specified"); libmodulemd sometimes aborts the whole file instead.
+//   - libyaml folds long lines of a folded block scalar even when the line
+//     starts with a space, which changes the text when it is read back (a
+//     description " aaa… b" comes back as " aaa…\nb"); rida leaves such
+//     lines unfolded. No real file is affected (all corpus output is
+//     identical).
+//   - Strings containing NUL ("\0") are rejected: C tools would cut them.
 //   - An empty scalar where a list is expected is the empty set (as in
 //     libmodulemd 2.15; 2.14 made it a set holding "").
 //

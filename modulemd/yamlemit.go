@@ -797,7 +797,11 @@ func (e *yamlEmitter) writeFolded(s string) {
 				e.writeIndent()
 				leadingSpaces = c == ' ' || c == '\t'
 			}
-			if !breaks && c == ' ' && !(i+1 < len(s) && s[i+1] == ' ') && e.column > bestWidth {
+			// libyaml also folds inside "more indented" lines (those
+			// starting with a space), where a reader keeps the line break
+			// instead of turning it back into a space, so the text changes
+			// on a round trip. rida does not fold those lines.
+			if !breaks && !leadingSpaces && c == ' ' && !(i+1 < len(s) && s[i+1] == ' ') && e.column > bestWidth {
 				e.writeIndent()
 				i++
 			} else {
