@@ -23,7 +23,11 @@ type Module struct {
 	// Translations are keyed by stream name.
 	Translations map[string]*Translation
 	// Streams are kept in insertion order; emission sorts them by NSVCA.
+	// Add streams with Index.AddStream, which checks for duplicates.
 	Streams []*Stream
+
+	// byNSVCA indexes Streams for duplicate detection.
+	byNSVCA map[string]*Stream
 }
 
 // NewIndex returns an empty index.
@@ -107,15 +111,16 @@ func (idx *Index) AddStream(s *Stream) error {
 	}
 	m := idx.module(s.Name)
 	nsvca := s.NSVCA()
-	for _, old := range m.Streams {
-		if old.NSVCA() != nsvca {
-			continue
-		}
+	if old, ok := m.byNSVCA[nsvca]; ok {
 		if string(emitStreamBytes(old)) == string(emitStreamBytes(s)) {
 			return nil
 		}
 		return ErrorList{s.pos.errorAt("data", fmt.Sprintf("Encountered two streams with matching NSVCA %s but differing content", nsvca))}
 	}
+	if m.byNSVCA == nil {
+		m.byNSVCA = map[string]*Stream{}
+	}
+	m.byNSVCA[nsvca] = s
 	m.Streams = append(m.Streams, s)
 	return nil
 }
@@ -126,6 +131,7 @@ func (idx *Index) upgradeStreams(v uint64) {
 			for i, s := range m.Streams {
 				if s.MdVersion < 2 {
 					m.Streams[i] = s.UpgradeV2()
+					m.byNSVCA[s.NSVCA()] = m.Streams[i]
 				}
 			}
 		}
