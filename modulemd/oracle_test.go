@@ -79,3 +79,34 @@ func TestOracleGeneratedStreams(t *testing.T) {
 	})
 	t.Logf("%d generated streams checked against libmodulemd", n)
 }
+
+// TestOracleFixtures checks rida's 2.14 output for the package's own
+// fixtures against libmodulemd's.
+func TestOracleFixtures(t *testing.T) {
+	oracleOrSkip(t)
+	files, _ := filepath.Glob("testdata/*.yaml")
+	if len(files) == 0 {
+		t.Fatal("no fixtures")
+	}
+	for _, f := range files {
+		want, ok := oracleDump(t, f)
+		idx, err := ReadFile(f, Options{})
+		if !ok {
+			if err == nil {
+				t.Errorf("%s: libmodulemd rejects it, rida accepts it", f)
+			}
+			continue
+		}
+		if err != nil {
+			t.Errorf("%s: libmodulemd accepts it, rida says %v", f, err)
+			continue
+		}
+		got, err := idx.Emit(EmitOptions{Version: Emit214})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff(string(want), string(got)); diff != "" {
+			t.Errorf("%s (-libmodulemd +rida):\n%s", f, diff)
+		}
+	}
+}

@@ -23,8 +23,13 @@ var cmpStreams = cmp.Options{
 // loads into an index.
 func TestRoundTripCorpus(t *testing.T) {
 	n := 0
+	var paths []string
 	for _, rel := range corpusFiles(t) {
-		data, err := os.ReadFile(filepath.Join(corpusDir, rel))
+		paths = append(paths, filepath.Join(corpusDir, rel))
+	}
+	fixtures, _ := filepath.Glob("testdata/*.yaml")
+	for _, rel := range append(paths, fixtures...) {
+		data, err := os.ReadFile(rel)
 		if err != nil {
 			t.Fatal(err)
 		}
