@@ -129,11 +129,16 @@ func modulemdFormatCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			idx, err := modulemd.ReadFile(args[0], modulemd.Options{Strict: strict})
+			data, err := os.ReadFile(args[0])
 			if err != nil {
-				if errs := modulemd.Errors(err); len(errs) == 0 {
-					return fmt.Errorf("format: %w", err)
-				}
+				return fmt.Errorf("format: %w", err)
+			}
+			if out, ok := formatSingle(data, args[0], strict, opts); ok {
+				_, err = cmd.OutOrStdout().Write(out)
+				return err
+			}
+			idx, err := modulemd.Read(data, args[0], modulemd.Options{Strict: strict})
+			if err != nil {
 				return printErrors(cmd.ErrOrStderr(), err)
 			}
 			out, err := idx.Emit(opts)
@@ -147,6 +152,26 @@ func modulemdFormatCmd() *cobra.Command {
 	emitVersionFlag(cmd, &version)
 	cmd.Flags().BoolVar(&strict, "strict", false, "reject unknown keys")
 	return cmd
+}
+
+// formatSingle handles files an index cannot hold but a user may still
+// want formatted: one valid stream without name/stream (a packager's
+// submission) or one packager v3 document.
+func formatSingle(data []byte, name string, strict bool, opts modulemd.EmitOptions) ([]byte, bool) {
+	docs, err := modulemd.ReadDocuments(data, name, modulemd.Options{Strict: strict})
+	if err != nil || len(docs) != 1 || docs[0].Err != nil {
+		return nil, false
+	}
+	d := docs[0]
+	switch {
+	case d.PackagerV3 != nil:
+		out, err := d.PackagerV3.Emit(opts)
+		return out, err == nil
+	case d.Stream != nil && (d.Stream.Name == "" || d.Stream.Stream == ""):
+		out, err := d.Stream.Emit(opts)
+		return out, err == nil
+	}
+	return nil, false
 }
 
 func modulemdConvertCmd() *cobra.Command {
