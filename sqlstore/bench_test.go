@@ -209,8 +209,9 @@ func seed(ctx context.Context, db *DB) ([]int64, error) {
 		return nil, err
 	}
 	if d.postgres() {
-		// A live PostgreSQL has statistics from autovacuum; get them now.
-		if _, err := db.db.ExecContext(ctx, "ANALYZE"); err != nil {
+		// A live PostgreSQL has statistics and a visibility map from
+		// autovacuum (index-only scans depend on the latter); get them now.
+		if _, err := db.db.ExecContext(ctx, "VACUUM ANALYZE"); err != nil {
 			return nil, err
 		}
 	}

@@ -19,14 +19,17 @@ const componentColumns = `id, module_id, package, format, scmurl, ref, buildorde
 // componentRow holds the scan targets of one component row, reused across
 // the rows of a query.
 type componentRow struct {
-	id, moduleID, buildOrder, batch, rev int64
+	id, moduleID, buildOrder, batch, rev intValue
 	pkg, format, scmurl                  string
-	ref, stateReason, nvr                sql.NullString
-	buildOnly, buildTimeOnly             bool
-	tagged, taggedInFinal                bool
-	weight                               float64
-	taskID, taskState, state, reusedID   sql.NullInt64
+	ref, stateReason, nvr                textValue
+	buildOnly, buildTimeOnly             boolValue
+	tagged, taggedInFinal                boolValue
+	weight                               floatValue
+	taskID, taskState, state, reusedID   intValue
 	dest                                 []any
+	// block hands out ComponentBuilds from one allocation per chunk
+	// rather than one per row.
+	block []rida.ComponentBuild
 }
 
 func newComponentRow() *componentRow {
@@ -37,23 +40,31 @@ func newComponentRow() *componentRow {
 	return r
 }
 
+// componentBlock is how many ComponentBuilds one allocation holds.
+const componentBlock = 16
+
 func (r *componentRow) build() *rida.ComponentBuild {
-	c := &rida.ComponentBuild{
-		ID: r.id, ModuleBuildID: r.moduleID, Package: r.pkg, Format: r.format, SCMURL: r.scmurl,
-		Ref: r.ref.String, BuildOrder: r.buildOrder, Batch: int(r.batch), BuildOnly: r.buildOnly,
-		BuildTimeOnly: r.buildTimeOnly, Weight: r.weight, TaskID: r.taskID.Int64,
-		State: rida.ComponentWaiting, StateReason: r.stateReason.String, NVR: r.nvr.String,
-		Tagged: r.tagged, TaggedInFinal: r.taggedInFinal, Rev: r.rev,
+	if len(r.block) == 0 {
+		r.block = make([]rida.ComponentBuild, componentBlock)
+	}
+	c := &r.block[0]
+	r.block = r.block[1:]
+	*c = rida.ComponentBuild{
+		ID: r.id.V, ModuleBuildID: r.moduleID.V, Package: r.pkg, Format: r.format, SCMURL: r.scmurl,
+		Ref: r.ref.V, BuildOrder: r.buildOrder.V, Batch: int(r.batch.V), BuildOnly: bool(r.buildOnly),
+		BuildTimeOnly: bool(r.buildTimeOnly), Weight: r.weight.V, TaskID: r.taskID.V,
+		State: rida.ComponentWaiting, StateReason: r.stateReason.V, NVR: r.nvr.V,
+		Tagged: bool(r.tagged), TaggedInFinal: bool(r.taggedInFinal), Rev: r.rev.V,
 	}
 	if r.taskState.Valid {
-		ts := rida.TaskState(r.taskState.Int64)
+		ts := rida.TaskState(r.taskState.V)
 		c.TaskState = &ts
 	}
 	if r.state.Valid {
-		c.State = rida.ComponentState(r.state.Int64)
+		c.State = rida.ComponentState(r.state.V)
 	}
 	if r.reusedID.Valid {
-		v := r.reusedID.Int64
+		v := r.reusedID.V
 		c.ReusedComponentID = &v
 	}
 	return c
@@ -103,25 +114,25 @@ func loadComponentTraces(ctx context.Context, r runner, comps []*rida.ComponentB
 	}
 	defer rows.Close()
 	var (
-		id     int64
+		id     intValue
 		at     timeValue
-		state  sql.NullInt64
-		reason sql.NullString
+		state  intValue
+		reason textValue
 	)
 	dest := []any{&id, &at, &state, &reason}
 	for rows.Next() {
 		if err := rows.Scan(dest...); err != nil {
 			return fmt.Errorf("load component trace: %w", err)
 		}
-		c := byID[id]
+		c := byID[id.V]
 		if c == nil {
 			continue
 		}
 		s := int(rida.ComponentWaiting)
 		if state.Valid {
-			s = int(state.Int64)
+			s = int(state.V)
 		}
-		c.StateTrace = append(c.StateTrace, rida.StateChange{Time: at.Time, State: s, Reason: reason.String})
+		c.StateTrace = append(c.StateTrace, rida.StateChange{Time: at.Time, State: s, Reason: reason.V})
 	}
 	if err := rows.Err(); err != nil {
 		return fmt.Errorf("load component trace: %w", err)
@@ -174,11 +185,13 @@ func (db *DB) FindComponentBuilds(ctx context.Context, f rida.ComponentBuildFilt
 	if err != nil {
 		return nil, 0, fmt.Errorf("find component builds: %w", err)
 	}
+	// Prepared before the transaction: preparing takes a pooled connection.
+	selStmt, countStmt := db.prepareDynamic(ctx, lq.sel), db.prepareDynamic(ctx, lq.count)
 	var out []*rida.ComponentBuild
 	var total int
 	err = db.inReadTx(ctx, func(tx *sql.Tx) error {
 		r := db.run(tx)
-		rows, err := r.queryDynamic(ctx, lq.sel, lq.selArgs()...)
+		rows, err := r.queryDynamic(ctx, selStmt, lq.sel, lq.selArgs()...)
 		if err != nil {
 			return err
 		}
@@ -187,7 +200,7 @@ func (db *DB) FindComponentBuilds(ctx context.Context, f rida.ComponentBuildFilt
 		}
 		if lq.offset == 0 && len(out) < lq.perPage {
 			total = len(out)
-		} else if err := r.queryRowDynamic(ctx, lq.count, lq.args...).Scan(&total); err != nil {
+		} else if err := r.queryRowDynamic(ctx, countStmt, lq.count, lq.args...).Scan(&total); err != nil {
 			return err
 		}
 		if !f.IncludeStateTrace || len(out) == 0 {

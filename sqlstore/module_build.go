@@ -25,19 +25,19 @@ const moduleColumns = `id, name, stream, version, context, build_context, build_
 // reuses one moduleRow (and its dest slice) for every row, so scanning does
 // not allocate per column.
 type moduleRow struct {
-	id, version                                int64
+	id, version                                intValue
 	name, stream, context, owner, modulemd     string
 	rebuildStrategy                            string
-	buildContext, buildContextNoBMS            sql.NullString
-	runtimeContext, refBuildContext            sql.NullString
-	stateReason, scmurl, kojiTag, cgBuildTag   sql.NullString
-	srpms, buildRequires, kojiCGToken          sql.NullString
-	state, batch                               int64
-	scratch                                    bool
-	newRepoTaskID, reusedModuleID, kojiBuildID sql.NullInt64
-	streamVersion                              sql.NullFloat64
+	buildContext, buildContextNoBMS            textValue
+	runtimeContext, refBuildContext            textValue
+	stateReason, scmurl, kojiTag, cgBuildTag   textValue
+	srpms, buildRequires, kojiCGToken          textValue
+	state, batch                               intValue
+	scratch                                    boolValue
+	newRepoTaskID, reusedModuleID, kojiBuildID intValue
+	streamVersion                              floatValue
 	submitted, modified, completed             timeValue
-	rev                                        int64
+	rev                                        intValue
 	dest                                       []any
 }
 
@@ -55,32 +55,32 @@ func newModuleRow() *moduleRow {
 // build converts the scanned row into a ModuleBuild.
 func (r *moduleRow) build() (*rida.ModuleBuild, error) {
 	m := &rida.ModuleBuild{
-		ID: r.id, Name: r.name, Stream: r.stream, Version: uint64(r.version), Context: r.context,
-		BuildContext: r.buildContext.String, BuildContextNoBMS: r.buildContextNoBMS.String,
-		RuntimeContext: r.runtimeContext.String, RefBuildContext: r.refBuildContext.String,
-		State: rida.ModuleState(r.state), StateReason: r.stateReason.String, Owner: r.owner,
-		SCMURL: r.scmurl.String, Modulemd: r.modulemd, KojiTag: r.kojiTag.String,
-		CGBuildKojiTag: r.cgBuildTag.String, RebuildStrategy: rida.RebuildStrategy(r.rebuildStrategy),
-		Scratch: r.scratch, Batch: int(r.batch), NewRepoTaskID: r.newRepoTaskID.Int64,
+		ID: r.id.V, Name: r.name, Stream: r.stream, Version: uint64(r.version.V), Context: r.context,
+		BuildContext: r.buildContext.V, BuildContextNoBMS: r.buildContextNoBMS.V,
+		RuntimeContext: r.runtimeContext.V, RefBuildContext: r.refBuildContext.V,
+		State: rida.ModuleState(r.state.V), StateReason: r.stateReason.V, Owner: r.owner,
+		SCMURL: r.scmurl.V, Modulemd: r.modulemd, KojiTag: r.kojiTag.V,
+		CGBuildKojiTag: r.cgBuildTag.V, RebuildStrategy: rida.RebuildStrategy(r.rebuildStrategy),
+		Scratch: bool(r.scratch), Batch: int(r.batch.V), NewRepoTaskID: r.newRepoTaskID.V,
 		TimeSubmitted: r.submitted.Time, TimeModified: r.modified.Time, TimeCompleted: r.completed.ptr(),
-		KojiBuildID: r.kojiBuildID.Int64, KojiCGToken: r.kojiCGToken.String, Rev: r.rev,
+		KojiBuildID: r.kojiBuildID.V, KojiCGToken: r.kojiCGToken.V, Rev: r.rev.V,
 	}
 	if r.streamVersion.Valid {
-		v := r.streamVersion.Float64
+		v := r.streamVersion.V
 		m.StreamVersion = &v
 	}
 	if r.reusedModuleID.Valid {
-		v := r.reusedModuleID.Int64
+		v := r.reusedModuleID.V
 		m.ReusedModuleID = &v
 	}
 	if r.srpms.Valid {
-		if err := json.Unmarshal([]byte(r.srpms.String), &m.SRPMs); err != nil {
-			return nil, fmt.Errorf("module build %d: decode srpms: %w", r.id, err)
+		if err := json.Unmarshal([]byte(r.srpms.V), &m.SRPMs); err != nil {
+			return nil, fmt.Errorf("module build %d: decode srpms: %w", r.id.V, err)
 		}
 	}
 	if r.buildRequires.Valid {
-		if err := json.Unmarshal([]byte(r.buildRequires.String), &m.BuildRequires); err != nil {
-			return nil, fmt.Errorf("module build %d: decode buildrequires: %w", r.id, err)
+		if err := json.Unmarshal([]byte(r.buildRequires.V), &m.BuildRequires); err != nil {
+			return nil, fmt.Errorf("module build %d: decode buildrequires: %w", r.id.V, err)
 		}
 	}
 	return m, nil
@@ -344,11 +344,13 @@ func (db *DB) FindModuleBuilds(ctx context.Context, f rida.ModuleBuildFilter) ([
 	if lq.empty {
 		return []*rida.ModuleBuild{}, 0, nil
 	}
+	// Prepared before the transaction: preparing takes a pooled connection.
+	selStmt, countStmt := db.prepareDynamic(ctx, lq.sel), db.prepareDynamic(ctx, lq.count)
 	var out []*rida.ModuleBuild
 	var total int
 	err = db.inReadTx(ctx, func(tx *sql.Tx) error {
 		r := db.run(tx)
-		rows, err := r.queryDynamic(ctx, lq.sel, lq.selArgs()...)
+		rows, err := r.queryDynamic(ctx, selStmt, lq.sel, lq.selArgs()...)
 		if err != nil {
 			return err
 		}
@@ -373,7 +375,7 @@ func (db *DB) FindModuleBuilds(ctx context.Context, f rida.ModuleBuildFilter) ([
 		// otherwise the page itself is the whole result.
 		if lq.offset == 0 && len(out) < lq.perPage {
 			total = len(out)
-		} else if err := r.queryRowDynamic(ctx, lq.count, lq.args...).Scan(&total); err != nil {
+		} else if err := r.queryRowDynamic(ctx, countStmt, lq.count, lq.args...).Scan(&total); err != nil {
 			return err
 		}
 		if len(out) == 0 {
@@ -433,18 +435,17 @@ func loadModuleRelated(ctx context.Context, r runner, ms []*rida.ModuleBuild, in
 		}
 		defer rows.Close()
 		var (
-			moduleID int64
-			at       timeValue
-			state    int64
-			reason   sql.NullString
+			moduleID, state intValue
+			at              timeValue
+			reason          textValue
 		)
 		dest := []any{&moduleID, &at, &state, &reason}
 		for rows.Next() {
 			if err := rows.Scan(dest...); err != nil {
 				return fmt.Errorf("load module trace: %w", err)
 			}
-			m := byID[moduleID]
-			m.StateTrace = append(m.StateTrace, rida.StateChange{Time: at.Time, State: int(state), Reason: reason.String})
+			m := byID[moduleID.V]
+			m.StateTrace = append(m.StateTrace, rida.StateChange{Time: at.Time, State: int(state.V), Reason: reason.V})
 		}
 		if err := rows.Err(); err != nil {
 			return fmt.Errorf("load module trace: %w", err)
@@ -457,13 +458,14 @@ func loadModuleRelated(ctx context.Context, r runner, ms []*rida.ModuleBuild, in
 			return fmt.Errorf("load siblings: %w", err)
 		}
 		defer rows.Close()
-		var a, b int64
+		var a, b intValue
+		dest := []any{&a, &b}
 		for rows.Next() {
-			if err := rows.Scan(&a, &b); err != nil {
+			if err := rows.Scan(dest...); err != nil {
 				return fmt.Errorf("load siblings: %w", err)
 			}
-			m := byID[a]
-			m.Siblings = append(m.Siblings, b)
+			m := byID[a.V]
+			m.Siblings = append(m.Siblings, b.V)
 		}
 		if err := rows.Err(); err != nil {
 			return fmt.Errorf("load siblings: %w", err)

@@ -85,3 +85,91 @@ func placeholders(n int) string {
 	}
 	return strings.Repeat("?,", n-1) + "?"
 }
+
+// Scan targets for numbers and booleans. database/sql converts a driver
+// int64 into *int64 through reflection; these sql.Scanner types switch on
+// the value instead, which matters when a page scans thousands of columns.
+// A NULL leaves Valid false and the value zero.
+
+// intValue scans an integer column; SQLite and pgx both hand over int64.
+type intValue struct {
+	V     int64
+	Valid bool
+}
+
+// Scan implements sql.Scanner.
+func (n *intValue) Scan(src any) error {
+	switch v := src.(type) {
+	case int64:
+		n.V, n.Valid = v, true
+	case nil:
+		n.V, n.Valid = 0, false
+	case int32:
+		n.V, n.Valid = int64(v), true
+	case float64:
+		n.V, n.Valid = int64(v), true
+	default:
+		return fmt.Errorf("scan integer: unsupported type %T", src)
+	}
+	return nil
+}
+
+// floatValue scans a DOUBLE PRECISION column.
+type floatValue struct {
+	V     float64
+	Valid bool
+}
+
+// Scan implements sql.Scanner.
+func (n *floatValue) Scan(src any) error {
+	switch v := src.(type) {
+	case float64:
+		n.V, n.Valid = v, true
+	case int64:
+		n.V, n.Valid = float64(v), true
+	case nil:
+		n.V, n.Valid = 0, false
+	default:
+		return fmt.Errorf("scan float: unsupported type %T", src)
+	}
+	return nil
+}
+
+// boolValue scans a BOOLEAN column: SQLite stores 0/1, PostgreSQL has bool.
+type boolValue bool
+
+// Scan implements sql.Scanner.
+func (b *boolValue) Scan(src any) error {
+	switch v := src.(type) {
+	case bool:
+		*b = boolValue(v)
+	case int64:
+		*b = v != 0
+	case nil:
+		*b = false
+	default:
+		return fmt.Errorf("scan bool: unsupported type %T", src)
+	}
+	return nil
+}
+
+// textValue scans an optional TEXT column; NULL is "".
+type textValue struct {
+	V     string
+	Valid bool
+}
+
+// Scan implements sql.Scanner.
+func (t *textValue) Scan(src any) error {
+	switch v := src.(type) {
+	case string:
+		t.V, t.Valid = v, true
+	case []byte:
+		t.V, t.Valid = string(v), true
+	case nil:
+		t.V, t.Valid = "", false
+	default:
+		return fmt.Errorf("scan text: unsupported type %T", src)
+	}
+	return nil
+}

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"fmt"
 	"log/slog"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -35,6 +36,9 @@ type DB struct {
 	// stmts is the prepared statement cache (see stmt.go), replaced
 	// whole after migrations.
 	stmts atomic.Pointer[map[string]*sql.Stmt]
+	// dynamic caches prepared list queries, at most maxDynamicStatements.
+	dynamic      sync.Map // query → *sql.Stmt
+	dynamicCount atomic.Int64
 }
 
 // Open connects to the database named by dsn ("sqlite:PATH",

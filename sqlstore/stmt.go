@@ -128,12 +128,48 @@ func (db *DB) statements() map[string]*sql.Stmt {
 	return nil
 }
 
+// maxDynamicStatements bounds the cache of list queries: filters and
+// orderings combine without bound, the common ones are few.
+const maxDynamicStatements = 256
+
+// prepareDynamic returns a prepared statement for a list query built from a
+// filter, preparing it on first use; nil on PostgreSQL, when the cache is
+// full, or when preparing fails (the caller then runs the query text).
+// It must be called while holding no connection (outside a transaction):
+// preparing takes one from the pool.
+func (db *DB) prepareDynamic(ctx context.Context, query string) *sql.Stmt {
+	if db.d.postgres() {
+		return nil
+	}
+	if st, ok := db.dynamic.Load(query); ok {
+		return st.(*sql.Stmt)
+	}
+	if db.dynamicCount.Load() >= maxDynamicStatements {
+		return nil
+	}
+	st, err := db.db.PrepareContext(ctx, query)
+	if err != nil {
+		return nil
+	}
+	if prev, loaded := db.dynamic.LoadOrStore(query, st); loaded {
+		st.Close()
+		return prev.(*sql.Stmt)
+	}
+	db.dynamicCount.Add(1)
+	return st
+}
+
 // closeStatements closes the cached statements.
 func (db *DB) closeStatements() {
 	for _, st := range db.statements() {
 		st.Close()
 	}
 	db.stmts.Store(nil)
+	db.dynamic.Range(func(k, v any) bool {
+		v.(*sql.Stmt).Close()
+		db.dynamic.Delete(k)
+		return true
+	})
 }
 
 // runner runs queries on the pool or in a transaction, through the
@@ -184,9 +220,15 @@ func (r runner) exec(ctx context.Context, query string, args ...any) (sql.Result
 	return r.db.db.ExecContext(ctx, r.db.d.q(query), args...)
 }
 
-// queryDynamic runs a query built from a filter: neither prepared nor
-// cached, since filters and orderings combine without bound.
-func (r runner) queryDynamic(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+// queryDynamic runs a query built from a filter, through st when it was
+// prepared (see prepareDynamic).
+func (r runner) queryDynamic(ctx context.Context, st *sql.Stmt, query string, args ...any) (*sql.Rows, error) {
+	if st != nil {
+		if r.tx != nil {
+			st = r.tx.StmtContext(ctx, st)
+		}
+		return st.QueryContext(ctx, args...)
+	}
 	query = r.db.d.rebindDynamic(query)
 	if r.tx != nil {
 		return r.tx.QueryContext(ctx, query, args...)
@@ -194,7 +236,13 @@ func (r runner) queryDynamic(ctx context.Context, query string, args ...any) (*s
 	return r.db.db.QueryContext(ctx, query, args...)
 }
 
-func (r runner) queryRowDynamic(ctx context.Context, query string, args ...any) *sql.Row {
+func (r runner) queryRowDynamic(ctx context.Context, st *sql.Stmt, query string, args ...any) *sql.Row {
+	if st != nil {
+		if r.tx != nil {
+			st = r.tx.StmtContext(ctx, st)
+		}
+		return st.QueryRowContext(ctx, args...)
+	}
 	query = r.db.d.rebindDynamic(query)
 	if r.tx != nil {
 		return r.tx.QueryRowContext(ctx, query, args...)
