@@ -49,7 +49,7 @@ type Document struct {
 // error result is reserved for problems that stop reading altogether (YAML
 // syntax errors); the documents read before such an error are returned too.
 func ReadDocuments(data []byte, name string, opts Options) ([]*Document, error) {
-	if docs, ok := readParallel(data, name, opts); ok {
+	if docs, ok := readChunked(data, name, opts); ok {
 		return docs, nil
 	}
 	return readSequential(data, name, opts, 0, 0)

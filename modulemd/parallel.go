@@ -12,8 +12,9 @@ import (
 
 // Loading big multi-document files (repository modules.yaml) is dominated
 // by YAML scanning, which is sequential in go-yaml. Documents are
-// independent, so readParallel splits the file at document-start markers
-// and decodes the pieces concurrently. It is only an optimisation: whenever
+// independent, so readChunked splits the file at document-start markers,
+// parses each piece with fastParse where it can, and decodes the pieces
+// concurrently. It is only an optimisation: whenever
 // the split is not clean (a piece fails to parse, holds other than one
 // document, or the file uses directives) it reports false and the caller
 // falls back to one sequential decoder, so results never depend on it.
@@ -74,11 +75,11 @@ func onlyTrivia(b []byte) bool {
 	return true
 }
 
-func readParallel(data []byte, name string, opts Options) ([]*Document, bool) {
-	workers := runtime.GOMAXPROCS(0)
-	if len(data) < parallelMinBytes || workers < 2 {
-		return nil, false
-	}
+// readChunked splits data into documents and parses each with the fast
+// parser, or go-yaml where the fast parser declines; large files are
+// processed concurrently. It reports false when the split is not clean, and
+// the caller then decodes the whole file with one go-yaml decoder.
+func readChunked(data []byte, name string, opts Options) ([]*Document, bool) {
 	chunks, ok := splitDocuments(data)
 	if !ok {
 		return nil, false
@@ -86,10 +87,21 @@ func readParallel(data []byte, name string, opts Options) ([]*Document, bool) {
 	if len(chunks) > 0 && onlyTrivia(data[chunks[0].start:chunks[0].end]) {
 		chunks = chunks[1:]
 	}
-	if len(chunks) < parallelMinDocs {
+	if len(chunks) == 0 {
 		return nil, false
 	}
 	docs := make([]*Document, len(chunks))
+	workers := runtime.GOMAXPROCS(0)
+	if len(data) < parallelMinBytes || len(chunks) < parallelMinDocs || workers < 2 {
+		for i, c := range chunks {
+			d, ok := decodeChunk(data[c.start:c.end], name, i, opts, c.lineOff)
+			if !ok {
+				return nil, false
+			}
+			docs[i] = d
+		}
+		return docs, true
+	}
 	var failed bool
 	var mu sync.Mutex
 	var wg sync.WaitGroup
@@ -132,6 +144,9 @@ func decodeChunk(b []byte, name string, index int, opts Options, lineOff int) (d
 			d, ok = nil, false
 		}
 	}()
+	if n, ok := fastParse(b); ok {
+		return parseDocument(n, name, index, opts, lineOff), true
+	}
 	dec := yaml.NewDecoder(bytes.NewReader(b))
 	var n yaml.Node
 	if err := dec.Decode(&n); err != nil {

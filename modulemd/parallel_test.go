@@ -36,7 +36,7 @@ func TestParallelEqualsSequential(t *testing.T) {
 		}
 	}
 	data := buf.Bytes()
-	par, ok := readParallel(data, "big.yaml", Options{Strict: true})
+	par, ok := readChunked(data, "big.yaml", Options{Strict: true})
 	if !ok {
 		t.Fatal("parallel path not taken")
 	}
@@ -61,7 +61,7 @@ func TestParallelEqualsSequential(t *testing.T) {
 	// A file the split cannot handle (an unterminated flow sequence across
 	// a marker) must fall back and give the sequential error.
 	broken := append(bytes.Clone(data), []byte("---\ndocument: modulemd\nversion: 2\ndata: [a,\n---\nb]\n")...)
-	if _, ok := readParallel(broken, "big.yaml", Options{}); ok {
+	if _, ok := readChunked(broken, "big.yaml", Options{}); ok {
 		t.Fatal("parallel path accepted a document split across a marker")
 	}
 	if _, err := ReadDocuments(broken, "big.yaml", Options{}); err == nil {
