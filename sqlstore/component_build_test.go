@@ -215,6 +215,9 @@ func TestTransitionComponentBuild(t *testing.T) {
 		if got, err = db.TransitionComponentBuild(ctx, rida.ComponentTransition{ID: w.ID, FromRev: got.Rev, To: rida.ComponentWaiting}); err != nil {
 			t.Fatal(err)
 		}
+		if got.State != rida.ComponentWaiting || got.StateReason != "x" {
+			t.Errorf("back to waiting returned %+v", got)
+		}
 		stored, err = db.FindComponentBuildByID(ctx, w.ID, true)
 		if err != nil {
 			t.Fatal(err)

@@ -9,7 +9,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -45,8 +44,6 @@ type dialect struct {
 	// paths do not allocate a new string per call.
 	rebound sync.Map
 }
-
-var memoryDBSeq atomic.Int64
 
 // parseDSN turns a rida DSN into the dialect and the driver's DSN.
 func parseDSN(dsn string) (*dialect, string, bool, error) {

@@ -14,9 +14,19 @@
 //     order, at least once.
 //   - Each transaction reads the injected clock (Options.Now) once; all rows
 //     it writes carry that time, at microsecond precision, returned in UTC.
+//   - A trace row records the state entered and the build's state_reason
+//     after the transition (an empty Reason keeps the previous one, as in
+//     MBS), so a trace reads like a history of (state, reason) snapshots.
 //   - List queries use an index for every filter and load related rows
 //     (components, traces, siblings) with one query per kind for the whole
 //     page, never one per build.
+//
+// Performance: on SQLite the fixed queries are prepared once at Open and list
+// queries on first use (the pure-Go SQLite compiles a statement more slowly
+// than it runs a point query); IN lists are padded to powers of two so they
+// stay a small fixed set. Migration 00002 installs planner statistics for a
+// typical installation, since SQLite without ANALYZE assumes every index is
+// selective. pgx caches prepared statements on PostgreSQL by itself.
 //
 // Dialects: the query code is shared and written with "?" placeholders;
 // dialect.go is the only place the SQL differs (placeholders rebound to $n,

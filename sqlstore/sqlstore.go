@@ -66,6 +66,13 @@ func Open(ctx context.Context, dsn string, opts Options) (*DB, error) {
 		// that only add contention on a small box.
 		sqldb.SetMaxOpenConns(8)
 		sqldb.SetMaxIdleConns(8)
+	} else {
+		// Bounded, so a burst of requests queues here instead of
+		// exhausting the server's max_connections; idle connections are
+		// kept because each holds pgx's prepared statement cache.
+		sqldb.SetMaxOpenConns(16)
+		sqldb.SetMaxIdleConns(16)
+		sqldb.SetConnMaxIdleTime(5 * time.Minute)
 	}
 	db := &DB{db: sqldb, d: d, now: opts.Now, logger: opts.Logger}
 	if db.now == nil {
