@@ -606,6 +606,7 @@ func (f *fastParser) blockScalar(li, p, parentIndent int) (*yaml.Node, bool) {
 	var buf []byte
 	pendingBlank := 0
 	prevText := false
+	lastEnd := 0
 	for ; j < len(f.lines); j++ {
 		ln := f.lines[j]
 		if ln.kind == lineBlank {
@@ -644,8 +645,10 @@ func (f *fastParser) blockScalar(li, p, parentIndent int) (*yaml.Node, bool) {
 		pendingBlank = 0
 		buf = append(buf, text...)
 		prevText = true
+		lastEnd = ln.end
 	}
-	if !strip {
+	// Clip keeps the final line break, if the input has one.
+	if !strip && lastEnd < len(src) {
 		buf = append(buf, '\n')
 	}
 	n.Value = string(buf)
