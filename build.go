@@ -220,9 +220,17 @@ type ModuleBuildFilter struct {
 // short list costs one query and a verbose one a fixed handful, never one per
 // build.
 type ModuleBuildInclude struct {
+	// Modulemd loads the modulemd text, which can be hundreds of kilobytes;
+	// without it ModuleBuild.Modulemd is empty.
+	Modulemd bool
+	// Components loads the full component rows.
 	Components bool
-	StateTrace bool
-	Siblings   bool
+	// ComponentTasks loads, when Components is not set, only what a task
+	// list shows of each component: ID, ModuleBuildID, Package, Format,
+	// Batch, TaskID, TaskState, State, StateReason and NVR.
+	ComponentTasks bool
+	StateTrace     bool
+	Siblings       bool
 	// ComponentTraces also loads each component's state trace.
 	ComponentTraces bool
 }

@@ -40,9 +40,9 @@ func includeFor(mode outputMode) rida.ModuleBuildInclude {
 	case modeShort:
 		return rida.ModuleBuildInclude{}
 	case modeVerbose:
-		return rida.ModuleBuildInclude{Components: true, StateTrace: true, Siblings: true}
+		return rida.ModuleBuildInclude{Modulemd: true, ComponentTasks: true, StateTrace: true, Siblings: true}
 	}
-	return rida.ModuleBuildInclude{Components: true, Siblings: true}
+	return rida.ModuleBuildInclude{ComponentTasks: true, Siblings: true}
 }
 
 func renderModule(m *rida.ModuleBuild, mode outputMode, apiVersion int) any {

@@ -63,7 +63,7 @@ func (s *Server) seedGetModuleBuild(w http.ResponseWriter, r *http.Request) erro
 	if err != nil {
 		return err
 	}
-	m, err := s.service.FindModuleBuildByID(r.Context(), id, rida.ModuleBuildInclude{Components: true})
+	m, err := s.service.FindModuleBuildByID(r.Context(), id, rida.ModuleBuildInclude{ComponentTasks: true})
 	if err != nil {
 		return err
 	}

@@ -42,9 +42,9 @@ func sampleBuild() *rida.ModuleBuild {
 		Owner: "alice", SCMURL: "https://src.example.org/modules/nodejs.git?#abc", Modulemd: "document: modulemd\n",
 		KojiTag: "module-nodejs-10-lts-20180205135154-6c81f848", RebuildStrategy: rida.RebuildOnlyChanged,
 		Scratch: true, StreamVersion: ptr(280000.0), SRPMs: []string{"cli-build/a.src.rpm"},
-		BuildRequires:  map[string]rida.BuildRequire{"platform": {Stream: "f28", Version: "3", Context: "00000000"}},
-		TimeSubmitted:  at, TimeModified: done, TimeCompleted: &done, ReusedModuleID: ptr(int64(3)),
-		Siblings: []int64{8, 9},
+		BuildRequires: map[string]rida.BuildRequire{"platform": {Stream: "f28", Version: "3", Context: "00000000"}},
+		TimeSubmitted: at, TimeModified: done, TimeCompleted: &done, ReusedModuleID: ptr(int64(3)),
+		Siblings:   []int64{8, 9},
 		StateTrace: []rida.StateChange{{Time: at, State: 0}, {Time: done, State: 5, Reason: "Gating passed"}},
 		Components: []*rida.ComponentBuild{
 			{ID: 70, ModuleBuildID: 7, Package: "nodejs", Format: "rpms", TaskID: 99, State: rida.ComponentComplete, NVR: "nodejs-10.1-1.module+6c81f848", StateReason: "ok"},
@@ -105,7 +105,7 @@ func TestClient_AgainstServer(t *testing.T) {
 	if total != 41 || len(builds) != 1 || builds[0].NSVC() != want.NSVC() {
 		t.Errorf("FindModuleBuilds = %d builds, total %d", len(builds), total)
 	}
-	filter.Include = rida.ModuleBuildInclude{Components: true, StateTrace: true, Siblings: true}
+	filter.Include = rida.ModuleBuildInclude{Modulemd: true, ComponentTasks: true, StateTrace: true, Siblings: true}
 	if diff := cmp.Diff(filter, gotFilter); diff != "" {
 		t.Errorf("filter received by the service (-sent +received):\n%s", diff)
 	}

@@ -100,6 +100,21 @@ func scanComponents(rows *sql.Rows) ([]*rida.ComponentBuild, error) {
 	return out, rows.Err()
 }
 
+// scanComponentTasks scans and closes rows of componentTaskColumns.
+func scanComponentTasks(rows *sql.Rows) ([]*rida.ComponentBuild, error) {
+	defer rows.Close()
+	var out []*rida.ComponentBuild
+	r := newComponentRow()
+	dest := []any{&r.id, &r.moduleID, &r.pkg, &r.format, &r.batch, &r.taskID, &r.taskState, &r.state, &r.stateReason, &r.nvr}
+	for rows.Next() {
+		if err := rows.Scan(dest...); err != nil {
+			return nil, err
+		}
+		out = append(out, r.build())
+	}
+	return out, rows.Err()
+}
+
 // loadComponentTraces fills StateTrace of comps from a fixed query
 // returning (component_id, state_time, state, state_reason) rows. A NULL
 // state is ComponentWaiting.

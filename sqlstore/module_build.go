@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"math"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/rida-build/rida"
@@ -270,12 +271,31 @@ func insertEvent(ctx context.Context, r runner, e rida.Event) error {
 	return err
 }
 
+// moduleColumnsNoModulemd selects the same columns but leaves the modulemd
+// text, often the largest value of a row, in the database.
+var moduleColumnsNoModulemd = strings.Replace(moduleColumns, " modulemd,", " '' AS modulemd,", 1)
+
+// moduleSelect returns the column list for a query that does or does not
+// need the modulemd text.
+func moduleSelect(withModulemd bool) string {
+	if withModulemd {
+		return moduleColumns
+	}
+	return moduleColumnsNoModulemd
+}
+
 const selectModuleByIDSQL = `SELECT ` + moduleColumns + ` FROM module_builds WHERE id = ?`
 
+var selectModuleByIDNoModulemdSQL = `SELECT ` + moduleColumnsNoModulemd + ` FROM module_builds WHERE id = ?`
+
 // findModuleBuild reads one module build row without related rows.
-func findModuleBuild(ctx context.Context, q runner, id int64) (*rida.ModuleBuild, error) {
+func findModuleBuild(ctx context.Context, q runner, id int64, withModulemd bool) (*rida.ModuleBuild, error) {
 	r := newModuleRow()
-	if err := q.queryRow(ctx, selectModuleByIDSQL, id).Scan(r.dest...); err != nil {
+	query := selectModuleByIDSQL
+	if !withModulemd {
+		query = selectModuleByIDNoModulemdSQL
+	}
+	if err := q.queryRow(ctx, query, id).Scan(r.dest...); err != nil {
 		if errors.Is(err, sql.ErrNoRows) {
 			return nil, rida.ErrModuleBuildNotFound
 		}
@@ -312,12 +332,12 @@ func (db *DB) FindModuleBuildByID(ctx context.Context, id int64, inc rida.Module
 	var m *rida.ModuleBuild
 	var err error
 	if !includesAny(inc) {
-		m, err = findModuleBuild(ctx, db.run(nil), id)
+		m, err = findModuleBuild(ctx, db.run(nil), id, inc.Modulemd)
 	} else {
 		err = db.inReadTx(ctx, func(tx *sql.Tx) error {
 			var err error
 			r := db.run(tx)
-			if m, err = findModuleBuild(ctx, r, id); err != nil {
+			if m, err = findModuleBuild(ctx, r, id, inc.Modulemd); err != nil {
 				return err
 			}
 			return loadModuleRelated(ctx, r, []*rida.ModuleBuild{m}, inc)
@@ -330,7 +350,7 @@ func (db *DB) FindModuleBuildByID(ctx context.Context, id int64, inc rida.Module
 }
 
 func includesAny(inc rida.ModuleBuildInclude) bool {
-	return inc.Components || inc.StateTrace || inc.Siblings || inc.ComponentTraces
+	return inc.Components || inc.ComponentTasks || inc.StateTrace || inc.Siblings || inc.ComponentTraces
 }
 
 // FindModuleBuilds returns one page of the module builds matching f, and the
@@ -371,10 +391,10 @@ func (db *DB) FindModuleBuilds(ctx context.Context, f rida.ModuleBuildFilter) ([
 			return err
 		}
 		rows.Close()
-		// The count is only needed when the page is full or not the first;
-		// otherwise the page itself is the whole result.
-		if lq.offset == 0 && len(out) < lq.perPage {
-			total = len(out)
+		// A page that is not full ends the result, so the count is known
+		// without counting; only an empty page past the first cannot tell.
+		if len(out) < lq.perPage && (len(out) > 0 || lq.offset == 0) {
+			total = lq.offset + len(out)
 		} else if err := r.queryRowDynamic(ctx, countStmt, lq.count, lq.args...).Scan(&total); err != nil {
 			return err
 		}
@@ -409,12 +429,21 @@ func loadModuleRelated(ctx context.Context, r runner, ms []*rida.ModuleBuild, in
 	ids, byID := moduleIDs(ms)
 	ids = padIDs(ids)
 	n := len(ids)
-	if inc.Components || inc.ComponentTraces {
-		rows, err := r.query(ctx, componentsByModulesSQL(n), ids...)
+	if inc.Components || inc.ComponentTraces || inc.ComponentTasks {
+		full := inc.Components || inc.ComponentTraces
+		query := componentsByModulesSQL(n)
+		if !full {
+			query = componentTasksByModulesSQL(n)
+		}
+		rows, err := r.query(ctx, query, ids...)
 		if err != nil {
 			return fmt.Errorf("load components: %w", err)
 		}
-		comps, err := scanComponents(rows)
+		scan := scanComponents
+		if !full {
+			scan = scanComponentTasks
+		}
+		comps, err := scan(rows)
 		if err != nil {
 			return fmt.Errorf("load components: %w", err)
 		}
@@ -495,13 +524,14 @@ func updateModuleStateSQL(completed, reason bool) string {
 // time_completed on done and failed, replaces state_reason only when
 // t.Reason is not empty, and writes a trace row (the new state and the
 // build's resulting state_reason) and an outbox event in the same
-// transaction. It returns the updated build without related rows.
+// transaction. It returns the updated build without related rows and without
+// its modulemd text.
 func (db *DB) TransitionModuleBuild(ctx context.Context, t rida.ModuleTransition) (*rida.ModuleBuild, error) {
 	var m *rida.ModuleBuild
 	err := db.inTx(ctx, func(tx *sql.Tx) error {
 		var err error
 		r := db.run(tx)
-		if m, err = findModuleBuild(ctx, r, t.ID); err != nil {
+		if m, err = findModuleBuild(ctx, r, t.ID, false); err != nil {
 			return err
 		}
 		if m.Rev != t.FromRev {

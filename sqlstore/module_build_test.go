@@ -17,7 +17,7 @@ import (
 	"github.com/rida-build/rida"
 )
 
-var includeAll = rida.ModuleBuildInclude{Components: true, StateTrace: true, Siblings: true, ComponentTraces: true}
+var includeAll = rida.ModuleBuildInclude{Modulemd: true, Components: true, StateTrace: true, Siblings: true, ComponentTraces: true}
 
 func ptr[T any](v T) *T { return &v }
 
@@ -124,23 +124,44 @@ func TestCreateModuleBuild_RoundTrip(t *testing.T) {
 			t.Errorf("FindModuleBuildByID mismatch (-want +got):\n%s", diff)
 		}
 
-		// Without includes, no related rows.
+		// Without includes, no related rows and no modulemd text.
 		got, err = db.FindModuleBuildByID(ctx, m.ID, rida.ModuleBuildInclude{})
 		if err != nil {
 			t.Fatal(err)
 		}
+		comps := want.Components
 		want.Components, want.StateTrace = nil, nil
+		modulemd := want.Modulemd
+		want.Modulemd = ""
 		if diff := cmp.Diff(&want, got); diff != "" {
 			t.Errorf("FindModuleBuildByID (no include) mismatch (-want +got):\n%s", diff)
 		}
 
 		// The list path returns the same row.
-		list, total, err := db.FindModuleBuilds(ctx, rida.ModuleBuildFilter{Name: ptr("nginx"), Version: ptr(m.Version)})
+		want.Modulemd = modulemd
+		list, total, err := db.FindModuleBuilds(ctx, rida.ModuleBuildFilter{Name: ptr("nginx"), Version: ptr(m.Version), Include: rida.ModuleBuildInclude{Modulemd: true}})
 		if err != nil || total != 1 || len(list) != 1 {
 			t.Fatalf("FindModuleBuilds = %d items, total %d, %v", len(list), total, err)
 		}
 		if diff := cmp.Diff(&want, list[0]); diff != "" {
 			t.Errorf("FindModuleBuilds mismatch (-want +got):\n%s", diff)
+		}
+
+		// ComponentTasks loads the task view of each component only.
+		got, err = db.FindModuleBuildByID(ctx, m.ID, rida.ModuleBuildInclude{ComponentTasks: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got.Components) != len(m.Components) {
+			t.Fatalf("ComponentTasks loaded %d components, want %d", len(got.Components), len(m.Components))
+		}
+		for i, c := range got.Components {
+			full := comps[i]
+			task := rida.ComponentBuild{ID: full.ID, ModuleBuildID: full.ModuleBuildID, Package: full.Package, Format: full.Format,
+				Batch: full.Batch, TaskID: full.TaskID, TaskState: full.TaskState, State: full.State, StateReason: full.StateReason, NVR: full.NVR}
+			if diff := cmp.Diff(&task, c); diff != "" {
+				t.Errorf("ComponentTasks component %d (-want +got):\n%s", i, diff)
+			}
 		}
 
 		// Components alone, by id.

@@ -48,6 +48,14 @@ func componentsByModulesSQL(n int) string {
 	return `SELECT ` + componentColumns + ` FROM component_builds WHERE module_id IN (` + placeholders(n) + `) ORDER BY module_id, id`
 }
 
+// componentTaskColumns is what scanComponentTasks reads: a task list's view
+// of a component, half the columns of a full row.
+const componentTaskColumns = `id, module_id, package, format, batch, task_id, task_state, state, state_reason, nvr`
+
+func componentTasksByModulesSQL(n int) string {
+	return `SELECT ` + componentTaskColumns + ` FROM component_builds WHERE module_id IN (` + placeholders(n) + `) ORDER BY module_id, id`
+}
+
 func componentTracesByModulesSQL(n int) string {
 	return `SELECT t.component_id, t.state_time, t.state, t.state_reason FROM component_builds_trace t
  JOIN component_builds c ON c.id = t.component_id WHERE c.module_id IN (` + placeholders(n) + `) ORDER BY t.component_id, t.id`
@@ -78,7 +86,7 @@ func markEventsSQL(n int) string {
 // staticQueries returns every query the cache holds.
 func staticQueries() []string {
 	qs := []string{
-		selectModuleByIDSQL, selectComponentByIDSQL, insertModuleSQL, insertModuleTraceSQL,
+		selectModuleByIDSQL, selectModuleByIDNoModulemdSQL, selectComponentByIDSQL, insertModuleSQL, insertModuleTraceSQL,
 		insertComponentSQL, insertComponentTraceSQL, insertEventSQL, pendingEventsSQL,
 	}
 	for _, completed := range []bool{false, true} {
@@ -90,7 +98,7 @@ func staticQueries() []string {
 		qs = append(qs, updateComponentStateSQL(mask&1 != 0, mask&2 != 0, mask&4 != 0))
 	}
 	for n := 1; n <= maxBucket; n <<= 1 {
-		qs = append(qs, componentsByModulesSQL(n), componentTracesByModulesSQL(n), componentTracesByIDsSQL(n),
+		qs = append(qs, componentsByModulesSQL(n), componentTasksByModulesSQL(n), componentTracesByModulesSQL(n), componentTracesByIDsSQL(n),
 			moduleTracesSQL(n), siblingsSQL(n), markEventsSQL(n))
 	}
 	return qs

@@ -73,7 +73,11 @@ type lockedWriter struct {
 	w  io.Writer
 }
 
-func (l *lockedWriter) Write(p []byte) (int, error) { l.mu.Lock(); defer l.mu.Unlock(); return l.w.Write(p) }
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
+}
 
 // seed writes a small, varied set of builds through the store, the way the
 // engine will: create, then compare-and-set transitions.
@@ -114,7 +118,7 @@ func seed(t *testing.T, dbPath string, clk *clock) {
 	nginx := create(&rida.ModuleBuild{
 		Name: "nginx", Stream: "1.10", Version: 20180205135154, Context: "b8661ee4",
 		BuildContext: "e3f4", RuntimeContext: "a1b2", State: rida.ModuleInit, Owner: "mprahl",
-		SCMURL: "git://pkgs.example.org/modules/nginx.git?#ba95886c7a443b36a9ce31abda1f9bef22f2f8c9",
+		SCMURL:   "git://pkgs.example.org/modules/nginx.git?#ba95886c7a443b36a9ce31abda1f9bef22f2f8c9",
 		Modulemd: mmd, RebuildStrategy: rida.RebuildChangedAndAfter,
 		BuildRequires: map[string]rida.BuildRequire{"platform": {Stream: "f28", Version: "3", Context: "00000000", Ref: "virtual", KojiTag: "module-f28-build"}},
 		Components: []*rida.ComponentBuild{
