@@ -702,7 +702,7 @@ func (idx *Index) Emit(opts EmitOptions) ([]byte, error) {
 		return nil, fmt.Errorf("emit modulemd: index contains no modules")
 	}
 	var errs ErrorList
-	e := newMMDEmitter(opts.Version, 64*1024)
+	e := newMMDEmitter(opts.Version, idx.sizeHint())
 	for _, name := range idx.ModuleNames() {
 		m := idx.modules[name]
 		if m.Defaults != nil {
@@ -762,4 +762,16 @@ func (t *Translation) locales() []string {
 		keys = sortedKeys(t.Entries)
 	}
 	return ghashOrder(keys)
+}
+
+// sizeHint guesses the output size, to avoid growing the buffer many times.
+func (idx *Index) sizeHint() int {
+	n := 0
+	for _, m := range idx.modules {
+		for _, s := range m.Streams {
+			n += 1024 + 200*len(s.RPMComponents) + 64*len(s.RPMArtifacts)
+		}
+		n += 512 * len(m.Obsoletes)
+	}
+	return n + 4096
 }

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"go.yaml.in/yaml/v3"
+	"pgregory.net/rapid"
 )
 
 // addCorpusSeeds seeds a fuzz target with every corpus file (when the
@@ -107,6 +108,17 @@ func FuzzEmitScalar(f *testing.F) {
 			if got != s {
 				t.Fatalf("round trip changed %q into %q:\n%s", s, got, e.buf)
 			}
+		}
+	})
+}
+
+// TestAnalyzeFastPaths checks the ASCII shortcuts of the scalar analysis
+// against the character-by-character port of libyaml.
+func TestAnalyzeFastPaths(t *testing.T) {
+	rapid.Check(t, func(t *rapid.T) {
+		s := rapid.StringOfN(rapid.RuneFrom([]rune(" -?:,[]{}#&*!|>'\"%@`.aZ09_/+=$^;~(<\\")), 1, 12, -1).Draw(t, "s")
+		if got, want := analyzeScalar(s), analyzeSlow(s); got != want {
+			t.Fatalf("%q: fast %+v, libyaml %+v", s, got, want)
 		}
 	})
 }

@@ -375,10 +375,81 @@ func boringASCII(s string) bool {
 	return true
 }
 
+// printableASCII reports whether s consists of bytes 0x20..0x7E only.
+func printableASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < 0x20 || s[i] > 0x7E {
+			return false
+		}
+	}
+	return true
+}
+
+// analyzeASCII is analyzeScalar for non-empty printable ASCII, where line
+// breaks and special characters cannot occur.
+func analyzeASCII(s string) scalarAnalysis {
+	flowInd, blockInd := false, false
+	if len(s) >= 3 && (s[:3] == "---" || s[:3] == "...") {
+		flowInd, blockInd = true, true
+	}
+	followedBlank := func(i int) bool { return i+1 >= len(s) || s[i+1] == ' ' }
+	switch s[0] {
+	case '#', ',', '[', ']', '{', '}', '&', '*', '!', '|', '>', '\'', '"', '%', '@', '`':
+		flowInd, blockInd = true, true
+	case '?', ':':
+		flowInd = true
+		if followedBlank(0) {
+			blockInd = true
+		}
+	case '-':
+		if followedBlank(0) {
+			flowInd, blockInd = true, true
+		}
+	}
+	for i := 1; i < len(s); i++ {
+		switch s[i] {
+		case ',', '?', '[', ']', '{', '}':
+			flowInd = true
+		case ':':
+			flowInd = true
+			if followedBlank(i) {
+				blockInd = true
+			}
+		case '#':
+			if s[i-1] == ' ' {
+				flowInd, blockInd = true, true
+			}
+		}
+	}
+	a := scalarAnalysis{flowPlainAllowed: true, blockPlainAllowed: true, singleQuotedAllowed: true, blockAllowed: true}
+	if s[0] == ' ' || s[len(s)-1] == ' ' {
+		a.flowPlainAllowed, a.blockPlainAllowed = false, false
+	}
+	if s[len(s)-1] == ' ' {
+		a.blockAllowed = false
+	}
+	if flowInd {
+		a.flowPlainAllowed = false
+	}
+	if blockInd {
+		a.blockPlainAllowed = false
+	}
+	return a
+}
+
 func analyzeScalar(s string) scalarAnalysis {
 	if boringASCII(s) {
 		return scalarAnalysis{flowPlainAllowed: true, blockPlainAllowed: true, singleQuotedAllowed: true, blockAllowed: true}
 	}
+	if s != "" && printableASCII(s) {
+		return analyzeASCII(s)
+	}
+	return analyzeSlow(s)
+}
+
+// analyzeSlow is libyaml's yaml_emitter_analyze_scalar, character by
+// character.
+func analyzeSlow(s string) scalarAnalysis {
 	if s == "" {
 		return scalarAnalysis{blockPlainAllowed: true, singleQuotedAllowed: true}
 	}
@@ -538,6 +609,28 @@ func (e *yamlEmitter) writePlain(s string, allowBreaks bool) {
 	if e.column+len(s) <= bestWidth && boringASCII(s) {
 		e.buf = append(e.buf, s...)
 		e.column += len(s)
+		e.whitespace = false
+		e.indention = false
+		return
+	}
+	if printableASCII(s) {
+		// No line breaks and one byte per column: only spaces need care.
+		spaces := false
+		for i := 0; i < len(s); i++ {
+			if s[i] == ' ' {
+				if allowBreaks && !spaces && e.column > bestWidth && !(i+1 < len(s) && s[i+1] == ' ') {
+					e.writeIndent()
+				} else {
+					e.buf = append(e.buf, ' ')
+					e.column++
+				}
+				spaces = true
+				continue
+			}
+			e.buf = append(e.buf, s[i])
+			e.column++
+			spaces = false
+		}
 		e.whitespace = false
 		e.indention = false
 		return
