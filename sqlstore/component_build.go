@@ -213,20 +213,21 @@ func (db *DB) FindComponentBuilds(ctx context.Context, f rida.ComponentBuildFilt
 		if out, err = scanComponents(rows); err != nil {
 			return err
 		}
-		if lq.offset == 0 && len(out) < lq.perPage {
-			total = len(out)
+		// As for module builds, a partial page gives the total for free.
+		if len(out) < lq.perPage && (len(out) > 0 || lq.offset == 0) {
+			total = lq.offset + len(out)
 		} else if err := r.queryRowDynamic(ctx, countStmt, lq.count, lq.args...).Scan(&total); err != nil {
 			return err
 		}
 		if !f.IncludeStateTrace || len(out) == 0 {
 			return nil
 		}
-		ids := make([]any, len(out))
+		raw := make([]int64, len(out))
 		for i, c := range out {
-			ids[i] = c.ID
+			raw[i] = c.ID
 		}
-		ids = padIDs(ids)
-		return loadComponentTraces(ctx, r, out, componentTracesByIDsSQL(len(ids)), ids)
+		n, ids := r.db.d.idArgs(raw)
+		return loadComponentTraces(ctx, r, out, componentTracesByIDsSQL(n), ids)
 	})
 	if err != nil {
 		return nil, 0, wrapErr("find component builds", err)

@@ -69,13 +69,9 @@ func (db *DB) MarkEventsPublished(ctx context.Context, ids []int64) error {
 		r := db.run(tx)
 		for len(ids) > 0 {
 			n := min(len(ids), maxIDsPerStatement)
-			chunk := make([]any, n)
-			for i, id := range ids[:n] {
-				chunk[i] = id
-			}
-			chunk = padIDs(chunk)
+			size, chunk := db.d.idArgs(ids[:n])
 			args := append([]any{nowArg}, chunk...)
-			if _, err := r.exec(ctx, markEventsSQL(len(chunk)), args...); err != nil {
+			if _, err := r.exec(ctx, markEventsSQL(size), args...); err != nil {
 				return err
 			}
 			ids = ids[n:]

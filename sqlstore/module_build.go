@@ -409,26 +409,19 @@ func (db *DB) FindModuleBuilds(ctx context.Context, f rida.ModuleBuildFilter) ([
 	return out, total, nil
 }
 
-// idArgs returns the ids as query arguments and a map from id to position.
-func moduleIDs(ms []*rida.ModuleBuild) ([]any, map[int64]*rida.ModuleBuild) {
-	args := make([]any, len(ms))
-	byID := make(map[int64]*rida.ModuleBuild, len(ms))
-	for i, m := range ms {
-		args[i] = m.ID
-		byID[m.ID] = m
-	}
-	return args, byID
-}
-
 // loadModuleRelated fills Components, StateTrace and Siblings of ms as inc
 // asks, with one query per kind for all of ms.
 func loadModuleRelated(ctx context.Context, r runner, ms []*rida.ModuleBuild, inc rida.ModuleBuildInclude) error {
 	if !includesAny(inc) {
 		return nil
 	}
-	ids, byID := moduleIDs(ms)
-	ids = padIDs(ids)
-	n := len(ids)
+	byID := make(map[int64]*rida.ModuleBuild, len(ms))
+	raw := make([]int64, len(ms))
+	for i, m := range ms {
+		raw[i] = m.ID
+		byID[m.ID] = m
+	}
+	n, ids := r.db.d.idArgs(raw)
 	if inc.Components || inc.ComponentTraces || inc.ComponentTasks {
 		full := inc.Components || inc.ComponentTraces
 		query := componentsByModulesSQL(n)

@@ -43,9 +43,36 @@ func padIDs(ids []any) []any {
 	return out
 }
 
+// anyArray is the list length that stands for PostgreSQL's "= ANY(?)" with
+// all ids in one array parameter: one statement whatever the count, so its
+// plan is made once instead of once per list length and execution.
+const anyArray = -1
+
+// idsIn returns the condition on a column for a list of n ids.
+func idsIn(n int) string {
+	if n == anyArray {
+		return "= ANY(?)"
+	}
+	return "IN (" + placeholders(n) + ")"
+}
+
+// idArgs returns the list length to build an id-list query for, and its
+// arguments: one array on PostgreSQL, a padded IN list on SQLite.
+func (d *dialect) idArgs(ids []int64) (int, []any) {
+	if d.postgres() {
+		return anyArray, []any{ids}
+	}
+	args := make([]any, len(ids))
+	for i, id := range ids {
+		args[i] = id
+	}
+	args = padIDs(args)
+	return len(args), args
+}
+
 // The IN-list queries, by list length.
 func componentsByModulesSQL(n int) string {
-	return `SELECT ` + componentColumns + ` FROM component_builds WHERE module_id IN (` + placeholders(n) + `) ORDER BY module_id, id`
+	return `SELECT ` + componentColumns + ` FROM component_builds WHERE module_id ` + idsIn(n) + ` ORDER BY module_id, id`
 }
 
 // componentTaskColumns is what scanComponentTasks reads: a task list's view
@@ -53,34 +80,42 @@ func componentsByModulesSQL(n int) string {
 const componentTaskColumns = `id, module_id, package, format, batch, task_id, task_state, state, state_reason, nvr`
 
 func componentTasksByModulesSQL(n int) string {
-	return `SELECT ` + componentTaskColumns + ` FROM component_builds WHERE module_id IN (` + placeholders(n) + `) ORDER BY module_id, id`
+	return `SELECT ` + componentTaskColumns + ` FROM component_builds WHERE module_id ` + idsIn(n) + ` ORDER BY module_id, id`
 }
 
 func componentTracesByModulesSQL(n int) string {
 	return `SELECT t.component_id, t.state_time, t.state, t.state_reason FROM component_builds_trace t
- JOIN component_builds c ON c.id = t.component_id WHERE c.module_id IN (` + placeholders(n) + `) ORDER BY t.component_id, t.id`
+ JOIN component_builds c ON c.id = t.component_id WHERE c.module_id ` + idsIn(n) + ` ORDER BY t.component_id, t.id`
 }
 
 func componentTracesByIDsSQL(n int) string {
 	return `SELECT component_id, state_time, state, state_reason FROM component_builds_trace
- WHERE component_id IN (` + placeholders(n) + `) ORDER BY component_id, id`
+ WHERE component_id ` + idsIn(n) + ` ORDER BY component_id, id`
 }
 
 func moduleTracesSQL(n int) string {
 	return `SELECT module_id, state_time, state, state_reason FROM module_builds_trace
- WHERE module_id IN (` + placeholders(n) + `) ORDER BY module_id, id`
+ WHERE module_id ` + idsIn(n) + ` ORDER BY module_id, id`
 }
 
 // siblingsSQL finds MBS's ModuleBuild.siblings: the other contexts of the
 // same name:stream:version with the same scratch flag.
 func siblingsSQL(n int) string {
+	if n == anyArray {
+		// PostgreSQL would hash-join against a scan of the whole table; a
+		// lateral probe per build (OFFSET 0 keeps it from being flattened)
+		// walks the siblings index instead.
+		return `SELECT a.id, s.id FROM module_builds a CROSS JOIN LATERAL (SELECT b.id FROM module_builds b
+ WHERE b.name = a.name AND b.stream = a.stream AND b.version = a.version AND b.scratch = a.scratch AND b.id <> a.id OFFSET 0) s
+ WHERE a.id = ANY(?) ORDER BY a.id, s.id`
+	}
 	return `SELECT a.id, b.id FROM module_builds a JOIN module_builds b
  ON b.name = a.name AND b.stream = a.stream AND b.version = a.version AND b.scratch = a.scratch AND b.id <> a.id
- WHERE a.id IN (` + placeholders(n) + `) ORDER BY a.id, b.id`
+ WHERE a.id ` + idsIn(n) + ` ORDER BY a.id, b.id`
 }
 
 func markEventsSQL(n int) string {
-	return `UPDATE events SET published_at = ? WHERE published_at IS NULL AND id IN (` + placeholders(n) + `)`
+	return `UPDATE events SET published_at = ? WHERE published_at IS NULL AND id ` + idsIn(n) + ``
 }
 
 // staticQueries returns every query the cache holds.
