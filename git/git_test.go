@@ -1,0 +1,478 @@
+package git_test
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/rida-build/rida"
+	"github.com/rida-build/rida/git"
+	"github.com/rida-build/rida/git/gittest"
+)
+
+// newClient returns a Client with a fresh cache that may read file:// URLs.
+func newClient(tb testing.TB, mod func(*git.Config)) *git.Client {
+	tb.Helper()
+	gittest.SkipIfNoGit(tb)
+	cfg := git.Config{
+		CacheDir:       tb.TempDir(),
+		AllowedSchemes: []string{"file", "git", "https"},
+		Timeout:        30 * time.Second,
+	}
+	if mod != nil {
+		mod(&cfg)
+	}
+	c, err := git.New(cfg)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return c
+}
+
+// wantErr checks err's code, that its message names every want, and that
+// errors.Is matches sentinel (when not nil).
+func wantErr(tb testing.TB, err error, code rida.ErrorCode, sentinel error, want ...string) {
+	tb.Helper()
+	if err == nil {
+		tb.Fatalf("no error; want %s", code)
+	}
+	if got := rida.ErrorCodeOf(err); got != code {
+		tb.Fatalf("code %q, want %q: %v", got, code, err)
+	}
+	msg := rida.ErrorMessageOf(err)
+	for _, w := range want {
+		if !strings.Contains(msg, w) {
+			tb.Errorf("message %q does not name %q", msg, w)
+		}
+	}
+	if sentinel != nil && !errors.Is(err, sentinel) {
+		tb.Errorf("errors.Is(%v, %v) = false", err, sentinel)
+	}
+}
+
+func TestResolveRef(t *testing.T) {
+	ctx := t.Context()
+	r := gittest.NewRepo(t, filepath.Join(t.TempDir(), "m"))
+	first := r.Commit(map[string]string{"m.yaml": "one"})
+	r.Tag("v1")
+	r.AnnotatedTag("v1-annotated")
+	second := r.Commit(map[string]string{"m.yaml": "two"})
+	r.Branch("f39")
+	// A tag and a branch of one name: the branch wins, as in MBS, which
+	// looks at refs/heads only.
+	r.Git("tag", "both", first)
+	r.Branch("both")
+	c := newClient(t, nil)
+
+	for _, tt := range []struct{ ref, want string }{
+		{"main", second},
+		{"f39", second},
+		{"v1", first},
+		{"v1-annotated", first}, // peeled to the commit
+		{"both", second},
+		{first, first},                  // a full hash, not a tip
+		{strings.ToUpper(first), first}, // lower-cased
+		{second, second},                // a full hash, a tip
+	} {
+		got, err := c.ResolveRef(ctx, r.URL, tt.ref)
+		if err != nil {
+			t.Fatalf("ResolveRef(%s): %v", tt.ref, err)
+		}
+		if got != tt.want {
+			t.Errorf("ResolveRef(%s) = %s, want %s", tt.ref, got, tt.want)
+		}
+	}
+}
+
+func TestReadFileAndCommitTime(t *testing.T) {
+	ctx := t.Context()
+	r := gittest.NewRepo(t, filepath.Join(t.TempDir(), "m"))
+	t1 := r.NextCommitTime()
+	first := r.Commit(map[string]string{"m.yaml": "one", "sub/dir/x.yaml": "deep"})
+	t2 := r.NextCommitTime()
+	second := r.Commit(map[string]string{"m.yaml": "two"})
+	c := newClient(t, nil)
+
+	for _, tt := range []struct{ commit, path, want string }{
+		{first, "m.yaml", "one"},
+		{second, "m.yaml", "two"},
+		{first, "sub/dir/x.yaml", "deep"},
+		{first, "m.yaml", "one"}, // again, from the cache
+	} {
+		got, err := c.ReadFile(ctx, r.URL, tt.commit, tt.path)
+		if err != nil {
+			t.Fatalf("ReadFile(%s, %s): %v", tt.commit, tt.path, err)
+		}
+		if string(got) != tt.want {
+			t.Errorf("ReadFile(%s, %s) = %q, want %q", tt.commit, tt.path, got, tt.want)
+		}
+	}
+	for commit, want := range map[string]time.Time{first: t1, second: t2} {
+		got, err := c.CommitTime(ctx, r.URL, commit)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !got.Equal(want) || got.Location() != time.UTC {
+			t.Errorf("CommitTime(%s) = %v, want %v UTC", commit, got, want)
+		}
+	}
+}
+
+func TestComponentAndModuleRepos(t *testing.T) {
+	ctx := t.Context()
+	root := t.TempDir()
+	url, commit := gittest.MustComponentRepo(t, root, "tiny")
+	if want := rida.ComponentRepoURL("file://"+root+"/rpms/", "tiny", ""); url != want {
+		t.Errorf("component URL %s, want %s", url, want)
+	}
+	modURL, modCommit := gittest.MustModuleRepo(t, root, "testmodule", "document: modulemd\n")
+	c := newClient(t, nil)
+	spec, err := c.ReadFile(ctx, url, commit, "tiny.spec")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(spec), "Name:           tiny\n") {
+		t.Errorf("spec:\n%s", spec)
+	}
+	u, err := rida.ParseSCMURL(modURL + "?#" + modCommit)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mmd, err := c.ReadFile(ctx, u.Repo, u.Commit, u.ModulemdPath(u.RepoName()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(mmd) != "document: modulemd\n" {
+		t.Errorf("modulemd %q", mmd)
+	}
+}
+
+func TestNotFound(t *testing.T) {
+	ctx := t.Context()
+	url, commit := gittest.MustRepo(t, map[string]string{"m.yaml": "x", "dir/a": "a"})
+	c := newClient(t, nil)
+	missingCommit := strings.Repeat("ab", 20)
+	missingRepo := "file://" + filepath.Join(t.TempDir(), "nope")
+
+	_, err := c.ResolveRef(ctx, url, "nosuchbranch")
+	wantErr(t, err, rida.CodeUnprocessable, git.ErrRefNotFound, url, "nosuchbranch", "Failed to get the latest commit for")
+
+	_, err = c.ResolveRef(ctx, url, "abc1234")
+	wantErr(t, err, rida.CodeUnprocessable, git.ErrRefNotFound, url, "abc1234", "abbreviated")
+
+	_, err = c.ResolveRef(ctx, url, missingCommit)
+	wantErr(t, err, rida.CodeUnprocessable, git.ErrCommitNotFound, url, missingCommit,
+		"was not found within the repository", "Perhaps you forgot to push. The original message was: ")
+
+	_, err = c.ReadFile(ctx, url, missingCommit, "m.yaml")
+	wantErr(t, err, rida.CodeUnprocessable, git.ErrCommitNotFound, url, missingCommit)
+
+	_, err = c.CommitTime(ctx, url, missingCommit)
+	wantErr(t, err, rida.CodeUnprocessable, git.ErrCommitNotFound, url, missingCommit)
+
+	_, err = c.ReadFile(ctx, url, commit, "nofile.yaml")
+	wantErr(t, err, rida.CodeUnprocessable, git.ErrFileNotFound, url, commit, "nofile.yaml")
+
+	_, err = c.ReadFile(ctx, url, commit, "dir") // a tree, not a file
+	wantErr(t, err, rida.CodeUnprocessable, git.ErrFileNotFound, url, commit, "dir")
+
+	_, err = c.ResolveRef(ctx, missingRepo, "main")
+	wantErr(t, err, rida.CodeUnprocessable, git.ErrRepoNotFound, missingRepo, "does not appear to be a git repository")
+
+	_, err = c.ReadFile(ctx, missingRepo, commit, "m.yaml")
+	wantErr(t, err, rida.CodeUnprocessable, git.ErrRepoNotFound, missingRepo)
+
+	// An object that exists but is no commit (the blob of m.yaml).
+	blob := gitOutput(t, url, "rev-parse", commit+":m.yaml")
+	_, err = c.ReadFile(ctx, url, blob, "m.yaml")
+	if rida.ErrorCodeOf(err) != rida.CodeUnprocessable {
+		t.Errorf("blob as commit: %v", err)
+	}
+
+	// Names that are not full hashes are refused where a commit is needed.
+	for _, bad := range []string{"main", commit[:12], commit + "0"} {
+		_, err = c.ReadFile(ctx, url, bad, "m.yaml")
+		wantErr(t, err, rida.CodeInvalid, nil, bad)
+	}
+}
+
+// gitOutput runs git in the work tree behind a file:// URL.
+func gitOutput(tb testing.TB, url string, args ...string) string {
+	tb.Helper()
+	cmd := exec.Command("git", args...)
+	cmd.Dir = strings.TrimPrefix(url, "file://")
+	out, err := cmd.Output()
+	if err != nil {
+		tb.Fatalf("git %v: %v", args, err)
+	}
+	return strings.TrimSpace(string(out))
+}
+
+func TestNewConfig(t *testing.T) {
+	gittest.SkipIfNoGit(t)
+	if _, err := git.New(git.Config{}); err == nil {
+		t.Error("no cache directory accepted")
+	}
+	if _, err := git.New(git.Config{CacheDir: t.TempDir(), AllowedSchemes: []string{"ext"}}); err == nil {
+		t.Error("ext scheme accepted")
+	}
+	if _, err := git.New(git.Config{CacheDir: t.TempDir(), GitPath: filepath.Join(t.TempDir(), "nogit")}); err == nil {
+		t.Error("missing git binary accepted")
+	}
+	// Defaults: file is not allowed.
+	c, err := git.New(git.Config{CacheDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	url, _ := gittest.MustRepo(t, map[string]string{"a": "a"})
+	_, err = c.ResolveRef(t.Context(), url, "main")
+	wantErr(t, err, rida.CodeForbidden, nil, url, "file")
+}
+
+// TestFileSchemeRefused checks file:// is refused unless allowed, and that
+// git itself refuses it too (GIT_ALLOW_PROTOCOL / protocol.allow), shown
+// through a remote that redirects through a symlinked path is not needed:
+// the scheme check runs before git.
+func TestFileSchemeRefused(t *testing.T) {
+	url, commit := gittest.MustRepo(t, map[string]string{"a": "a"})
+	c := newClient(t, func(cfg *git.Config) { cfg.AllowedSchemes = []string{"https", "git"} })
+	_, err := c.ResolveRef(t.Context(), url, "main")
+	wantErr(t, err, rida.CodeForbidden, nil, url)
+	_, err = c.ReadFile(t.Context(), url, commit, "a")
+	wantErr(t, err, rida.CodeForbidden, nil, url)
+	_, err = c.CommitTime(t.Context(), url, commit)
+	wantErr(t, err, rida.CodeForbidden, nil, url)
+}
+
+// TestInjection feeds option-looking URLs and refs and transport helpers,
+// checks each is refused with the right code, and checks that the command
+// they carry did not run: the marker file it would create does not exist.
+func TestInjection(t *testing.T) {
+	ctx := t.Context()
+	url, commit := gittest.MustRepo(t, map[string]string{"a": "a"})
+	c := newClient(t, func(cfg *git.Config) { cfg.AllowedSchemes = []string{"file", "git", "https", "ssh"} })
+	marker := filepath.Join(t.TempDir(), "pwned")
+	touch := "touch " + marker
+
+	badURLs := []struct {
+		url  string
+		code rida.ErrorCode
+	}{
+		{"--upload-pack=" + touch, rida.CodeInvalid},
+		{"--upload-pack=" + touch + " " + url, rida.CodeInvalid},
+		{"-oProxyCommand=" + touch, rida.CodeInvalid},
+		{"ssh://-oProxyCommand=" + strings.ReplaceAll(touch, " ", "%20") + "/x", rida.CodeInvalid},
+		{"ssh://-oProxyCommand=touch/x", rida.CodeInvalid},
+		{"ssh://-luser@localhost/x", rida.CodeInvalid},
+		{"ext::sh -c " + strings.ReplaceAll(touch, " ", "% "), rida.CodeForbidden},
+		{"ext::sh -c touch% " + marker, rida.CodeForbidden},
+		{"fd::0", rida.CodeForbidden},
+		{"fd::3,4", rida.CodeForbidden},
+		{"file::" + url, rida.CodeForbidden},
+		{"ext://sh -c touch% " + marker, rida.CodeForbidden},
+		{"file:///tmp/x?#main", rida.CodeInvalid},      // an scmurl, not a repository URL
+		{"file:///srv/m.git/m.yaml", rida.CodeInvalid}, // no file path in a repository URL
+		{"/abs/path/repo", rida.CodeInvalid},           // local paths bypass URL rules
+		{"host:path/repo", rida.CodeInvalid},           // scp-like
+	}
+	for _, b := range badURLs {
+		_, err := c.ResolveRef(ctx, b.url, "main")
+		wantErr(t, err, b.code, nil)
+		_, err = c.ReadFile(ctx, b.url, commit, "a")
+		wantErr(t, err, b.code, nil)
+		_, err = c.CommitTime(ctx, b.url, commit)
+		wantErr(t, err, b.code, nil)
+	}
+	badRefs := []string{
+		"--upload-pack=" + touch,
+		"-oProxyCommand=" + touch,
+		"-b",
+		"--exec=" + touch,
+		"main --upload-pack=touch",
+		"main\n--upload-pack=touch",
+		"a..b", "a:b", "a?", "a*", "a[", `a\b`, "a~1", "a^", ".hidden", "x.lock", "@{-1}",
+	}
+	for _, ref := range badRefs {
+		_, err := c.ResolveRef(ctx, url, ref)
+		wantErr(t, err, rida.CodeInvalid, nil, "is not a valid git ref")
+	}
+	for _, path := range []string{"-a", "--output=" + marker, "../a", "/a", "a/../a", "a\n", ""} {
+		_, err := c.ReadFile(ctx, url, commit, path)
+		wantErr(t, err, rida.CodeInvalid, nil)
+	}
+	if _, err := os.Stat(marker); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("an injected command ran: %s exists (%v)", marker, err)
+	}
+	// The valid calls still work, so the refusals above are not a broken client.
+	if _, err := c.ReadFile(ctx, url, commit, "a"); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestUserConfigIgnored checks git does not read the user's configuration
+// or the caller's GIT_* variables: a HOME .gitconfig that would rewrite
+// every URL to a missing repository, and a GIT_DIR, change nothing.
+func TestUserConfigIgnored(t *testing.T) {
+	url, commit := gittest.MustRepo(t, map[string]string{"a": "a"})
+	home := t.TempDir()
+	evil := "file://" + filepath.Join(t.TempDir(), "evil")
+	cfg := fmt.Sprintf("[url %q]\n\tinsteadOf = file://\n[core]\n\thooksPath = %s\n", evil, t.TempDir())
+	if err := os.WriteFile(filepath.Join(home, ".gitconfig"), []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("HOME", home)
+	t.Setenv("XDG_CONFIG_HOME", home)
+	t.Setenv("GIT_DIR", t.TempDir())
+	t.Setenv("GIT_CONFIG_PARAMETERS", "'url."+evil+".insteadof'='file://'")
+	c := newClient(t, nil)
+	got, err := c.ResolveRef(t.Context(), url, "main")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got != commit {
+		t.Errorf("ResolveRef = %s, want %s", got, commit)
+	}
+	if _, err := c.ReadFile(t.Context(), url, commit, "a"); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestConcurrentOneURL runs many goroutines of two clients sharing one cache
+// (two clients stand for two processes: only the lock file keeps them
+// apart) on one repository, each fetching one of several commits.
+func TestConcurrentOneURL(t *testing.T) {
+	r := gittest.NewRepo(t, filepath.Join(t.TempDir(), "m"))
+	const n = 8
+	var commits []string
+	for i := range n {
+		commits = append(commits, r.Commit(map[string]string{"m.yaml": fmt.Sprint(i)}))
+	}
+	cache := t.TempDir()
+	clients := []*git.Client{
+		newClient(t, func(cfg *git.Config) { cfg.CacheDir = cache }),
+		newClient(t, func(cfg *git.Config) { cfg.CacheDir = cache }),
+	}
+	var wg sync.WaitGroup
+	errs := make(chan error, 4*n)
+	for g := range 4 * n {
+		wg.Go(func() {
+			c := clients[g%2]
+			i := g % n
+			got, err := c.ReadFile(t.Context(), r.URL, commits[i], "m.yaml")
+			if err != nil {
+				errs <- err
+				return
+			}
+			if string(got) != fmt.Sprint(i) {
+				errs <- fmt.Errorf("commit %d: read %q", i, got)
+				return
+			}
+			tm, err := c.CommitTime(t.Context(), r.URL, commits[i])
+			if err != nil {
+				errs <- err
+				return
+			}
+			if want := gittest.Epoch.Add(time.Duration(i) * time.Hour); !tm.Equal(want) {
+				errs <- fmt.Errorf("commit %d: time %v, want %v", i, tm, want)
+				return
+			}
+			if head, err := c.ResolveRef(t.Context(), r.URL, "main"); err != nil || head != commits[n-1] {
+				errs <- fmt.Errorf("ResolveRef(main) = %s, %v", head, err)
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+}
+
+// TestTimeout points the client at a git:// server that accepts and never
+// answers: the command must end at the timeout with CodeUnavailable.
+func TestTimeout(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var conns []net.Conn
+	var mu sync.Mutex
+	go func() {
+		for {
+			conn, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			conns = append(conns, conn) // hold it open, say nothing
+			mu.Unlock()
+		}
+	}()
+	t.Cleanup(func() {
+		ln.Close()
+		mu.Lock()
+		for _, c := range conns {
+			c.Close()
+		}
+		mu.Unlock()
+	})
+	c := newClient(t, func(cfg *git.Config) { cfg.Timeout = 300 * time.Millisecond })
+	url := "git://" + ln.Addr().String() + "/repo.git"
+	start := time.Now()
+	_, err = c.ResolveRef(t.Context(), url, "main")
+	wantErr(t, err, rida.CodeUnavailable, nil, url)
+	_, err = c.ReadFile(t.Context(), url, strings.Repeat("1", 40), "a")
+	wantErr(t, err, rida.CodeUnavailable, nil, url)
+	if d := time.Since(start); d > 10*time.Second {
+		t.Errorf("two timed-out commands took %v", d)
+	}
+
+	// A caller's own deadline is also CodeUnavailable.
+	ctx, cancel := context.WithTimeout(t.Context(), 200*time.Millisecond)
+	defer cancel()
+	slow := newClient(t, nil)
+	_, err = slow.ResolveRef(ctx, url, "main")
+	wantErr(t, err, rida.CodeUnavailable, nil)
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("errors.Is(%v, DeadlineExceeded) = false", err)
+	}
+}
+
+// TestSizeCaps checks a fetch that would grow the cache by more than
+// MaxFetchBytes fails (and is dropped from the cache), and a file over
+// MaxFileBytes is refused while smaller files of the commit read fine.
+func TestSizeCaps(t *testing.T) {
+	big := make([]byte, 3<<20)
+	if _, err := rand.Read(big); err != nil { // random: does not compress
+		t.Fatal(err)
+	}
+	url, commit := gittest.MustRepo(t, map[string]string{"big.bin": string(big), "small": "s"})
+
+	c := newClient(t, func(cfg *git.Config) { cfg.MaxFetchBytes = 512 << 10 })
+	_, err := c.ReadFile(t.Context(), url, commit, "small")
+	wantErr(t, err, rida.CodeUnprocessable, git.ErrTooLarge, url, commit)
+	_, err = c.ResolveRef(t.Context(), url, commit)
+	wantErr(t, err, rida.CodeUnprocessable, git.ErrTooLarge)
+
+	c = newClient(t, func(cfg *git.Config) { cfg.MaxFileBytes = 1 << 20 })
+	_, err = c.ReadFile(t.Context(), url, commit, "big.bin")
+	wantErr(t, err, rida.CodeUnprocessable, git.ErrTooLarge, "big.bin")
+	if got, err := c.ReadFile(t.Context(), url, commit, "small"); err != nil || string(got) != "s" {
+		t.Errorf("small file: %q, %v", got, err)
+	}
+	// With room enough, the same fetch succeeds: the caps above caused the
+	// failures, not something else.
+	c = newClient(t, nil)
+	if got, err := c.ReadFile(t.Context(), url, commit, "big.bin"); err != nil || len(got) != len(big) {
+		t.Errorf("big file with default caps: %d bytes, %v", len(got), err)
+	}
+}
