@@ -86,6 +86,14 @@ type ModuleBuild struct {
 	// Rev is the compare-and-set counter: every write checks and bumps it.
 	Rev int64
 
+	// VirtualStreams are the other streams a base module answers to
+	// (xmd.mbs.virtual_streams, e.g. platform:f40 is also "fedora").
+	VirtualStreams []string
+	// BaseModules are the base module builds this build buildrequires. On
+	// write only their IDs matter; on read they carry the fields of MBS's
+	// short JSON plus StreamVersion.
+	BaseModules []*ModuleBuild
+
 	// Related rows, loaded only when asked for (see ModuleBuildInclude).
 	Components []*ComponentBuild
 	StateTrace []StateChange
@@ -233,6 +241,9 @@ type ModuleBuildInclude struct {
 	Siblings       bool
 	// ComponentTraces also loads each component's state trace.
 	ComponentTraces bool
+	// VirtualStreams and BaseModules load the fields of those names.
+	VirtualStreams bool
+	BaseModules    bool
 }
 
 // ComponentBuildFilter selects component builds.

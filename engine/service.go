@@ -80,7 +80,7 @@ func (s *Service) CancelModuleBuild(ctx context.Context, id int64, user string) 
 			return nil, fmt.Errorf("cancel module build %d: %w", id, err)
 		}
 		s.logger.InfoContext(ctx, "module build canceled", "module_build_id", id, "user", user)
-		return s.store.FindModuleBuildByID(ctx, id, rida.ModuleBuildInclude{Modulemd: true, ComponentTasks: true, StateTrace: true, Siblings: true})
+		return s.store.FindModuleBuildByID(ctx, id, rida.ModuleBuildInclude{Modulemd: true, ComponentTasks: true, StateTrace: true, Siblings: true, VirtualStreams: true, BaseModules: true})
 	}
 	return nil, fmt.Errorf("cancel module build %d: %w", id, rida.ErrStaleWrite)
 }

@@ -309,6 +309,17 @@ func fromVerbose(d *moduleVerbose) (*rida.ModuleBuild, error) {
 		RebuildStrategy: rida.RebuildStrategy(d.RebuildStrategy), Scratch: d.Scratch,
 		StreamVersion: d.StreamVersion, SRPMs: d.SRPMs, ReusedModuleID: d.ReusedModuleID, Siblings: d.Siblings,
 	}
+	if len(d.VirtualStreams) > 0 {
+		m.VirtualStreams = d.VirtualStreams
+	}
+	for _, b := range d.BaseModuleBuildReqs {
+		v, err := strconv.ParseUint(b.Version, 10, 64)
+		if err != nil {
+			return nil, fmt.Errorf("decode answer: bad base module version %q: %w", b.Version, err)
+		}
+		m.BaseModules = append(m.BaseModules, &rida.ModuleBuild{ID: b.ID, Name: b.Name, Stream: b.Stream, Version: v,
+			Context: b.Context, State: rida.ModuleState(b.State), StreamVersion: b.StreamVersion})
+	}
 	if len(d.BuildRequires) > 0 {
 		m.BuildRequires = d.BuildRequires
 	}

@@ -22,6 +22,19 @@ type moduleShort struct {
 	Version   string `json:"version"`
 }
 
+// baseModuleJSON is MBS's short_json(show_stream_version=True,
+// show_scratch=False) of a base module a build buildrequires.
+type baseModuleJSON struct {
+	Context       string   `json:"context"`
+	ID            int64    `json:"id"`
+	Name          string   `json:"name"`
+	State         int      `json:"state"`
+	StateName     string   `json:"state_name"`
+	Stream        string   `json:"stream"`
+	StreamVersion *float64 `json:"stream_version"`
+	Version       string   `json:"version"`
+}
+
 // taskJSON is one entry of a module's "tasks".
 type taskJSON struct {
 	NVR         *string `json:"nvr"`
@@ -66,7 +79,7 @@ type traceJSON struct {
 // moduleVerbose is MBS's extended_json(show_state_url=True).
 type moduleVerbose struct {
 	Arches              []string                       `json:"arches"`
-	BaseModuleBuildReqs []moduleShort                  `json:"base_module_buildrequires"`
+	BaseModuleBuildReqs []baseModuleJSON               `json:"base_module_buildrequires"`
 	BuildContext        *string                        `json:"build_context"`
 	BuildRequires       map[string]rida.BuildRequire   `json:"buildrequires"`
 	ComponentBuilds     []int64                        `json:"component_builds"`
@@ -252,7 +265,7 @@ func componentTrace(trace []rida.StateChange) []traceJSON {
 func toVerbose(m *rida.ModuleBuild, apiVersion int) moduleVerbose {
 	j := toJSON(m)
 	return moduleVerbose{
-		Arches: []string{}, BaseModuleBuildReqs: []moduleShort{}, BuildContext: optString(m.BuildContext),
+		Arches: []string{}, BaseModuleBuildReqs: baseModules(m), BuildContext: optString(m.BuildContext),
 		BuildRequires: j.BuildRequires, ComponentBuilds: j.ComponentBuilds, Context: j.Context, ID: j.ID,
 		KojiTag: j.KojiTag, Modulemd: m.Modulemd, Name: j.Name, Owner: j.Owner, RebuildStrategy: j.RebuildStrategy,
 		ReusedModuleID: m.ReusedModuleID, RuntimeContext: optString(m.RuntimeContext), SCMURL: j.SCMURL,
@@ -260,8 +273,19 @@ func toVerbose(m *rida.ModuleBuild, apiVersion int) moduleVerbose {
 		StateReason: j.StateReason, StateTrace: moduleTrace(m.StateTrace),
 		StateURL: "/module-build-service/" + strconv.Itoa(apiVersion) + "/module-builds/" + itoa(m.ID),
 		Stream:   j.Stream, StreamVersion: m.StreamVersion, Tasks: j.Tasks, TimeCompleted: j.TimeCompleted,
-		TimeModified: j.TimeModified, TimeSubmitted: j.TimeSubmitted, Version: j.Version, VirtualStreams: []string{},
+		TimeModified: j.TimeModified, TimeSubmitted: j.TimeSubmitted, Version: j.Version, VirtualStreams: nonNilStrings(m.VirtualStreams),
 	}
+}
+
+func baseModules(m *rida.ModuleBuild) []baseModuleJSON {
+	out := make([]baseModuleJSON, len(m.BaseModules))
+	for i, b := range m.BaseModules {
+		out[i] = baseModuleJSON{
+			Context: b.Context, ID: b.ID, Name: b.Name, State: int(b.State), StateName: b.State.String(),
+			Stream: b.Stream, StreamVersion: b.StreamVersion, Version: strconv.FormatUint(b.Version, 10),
+		}
+	}
+	return out
 }
 
 func componentStateJSON(s rida.ComponentState) *int {

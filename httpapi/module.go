@@ -40,7 +40,7 @@ func includeFor(mode outputMode) rida.ModuleBuildInclude {
 	case modeShort:
 		return rida.ModuleBuildInclude{}
 	case modeVerbose:
-		return rida.ModuleBuildInclude{Modulemd: true, ComponentTasks: true, StateTrace: true, Siblings: true}
+		return rida.ModuleBuildInclude{Modulemd: true, ComponentTasks: true, StateTrace: true, Siblings: true, VirtualStreams: true, BaseModules: true}
 	}
 	return rida.ModuleBuildInclude{ComponentTasks: true, Siblings: true}
 }

@@ -105,7 +105,7 @@ func TestClient_AgainstServer(t *testing.T) {
 	if total != 41 || len(builds) != 1 || builds[0].NSVC() != want.NSVC() {
 		t.Errorf("FindModuleBuilds = %d builds, total %d", len(builds), total)
 	}
-	filter.Include = rida.ModuleBuildInclude{Modulemd: true, ComponentTasks: true, StateTrace: true, Siblings: true}
+	filter.Include = rida.ModuleBuildInclude{Modulemd: true, ComponentTasks: true, StateTrace: true, Siblings: true, VirtualStreams: true, BaseModules: true}
 	if diff := cmp.Diff(filter, gotFilter); diff != "" {
 		t.Errorf("filter received by the service (-sent +received):\n%s", diff)
 	}

@@ -202,6 +202,11 @@ func (db *DB) CreateModuleBuild(ctx context.Context, m *rida.ModuleBuild) error 
 				return err
 			}
 		}
+		if len(m.VirtualStreams) > 0 || len(m.BaseModules) > 0 {
+			if err := insertAssociations(ctx, r, created.ID, m); err != nil {
+				return err
+			}
+		}
 		return insertEvent(ctx, r, rida.NewModuleEvent(&created, now))
 	})
 	if err != nil {
@@ -350,7 +355,8 @@ func (db *DB) FindModuleBuildByID(ctx context.Context, id int64, inc rida.Module
 }
 
 func includesAny(inc rida.ModuleBuildInclude) bool {
-	return inc.Components || inc.ComponentTasks || inc.StateTrace || inc.Siblings || inc.ComponentTraces
+	return inc.Components || inc.ComponentTasks || inc.StateTrace || inc.Siblings || inc.ComponentTraces ||
+		inc.VirtualStreams || inc.BaseModules
 }
 
 // FindModuleBuilds returns one page of the module builds matching f, and the
@@ -473,6 +479,11 @@ func loadModuleRelated(ctx context.Context, r runner, ms []*rida.ModuleBuild, in
 			return fmt.Errorf("load module trace: %w", err)
 		}
 		rows.Close()
+	}
+	if inc.VirtualStreams || inc.BaseModules {
+		if err := loadAssociations(ctx, r, byID, n, ids, inc); err != nil {
+			return err
+		}
 	}
 	if inc.Siblings {
 		rows, err := r.query(ctx, siblingsSQL(n), ids...)

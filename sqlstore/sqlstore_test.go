@@ -206,7 +206,7 @@ func TestMigrationStatus(t *testing.T) {
 					t.Fatal(err)
 				}
 				defer raw.Close()
-				for _, tbl := range []string{"events", "component_builds_trace", "component_builds", "module_builds_trace", "module_builds", migrationTable} {
+				for _, tbl := range []string{"module_builds_base_modules", "module_builds_virtual_streams", "events", "component_builds_trace", "component_builds", "module_builds_trace", "module_builds", migrationTable} {
 					if _, err := raw.Exec("DROP TABLE " + tbl); err != nil {
 						t.Fatal(err)
 					}

@@ -98,6 +98,17 @@ func moduleTracesSQL(n int) string {
  WHERE module_id ` + idsIn(n) + ` ORDER BY module_id, id`
 }
 
+func virtualStreamsSQL(n int) string {
+	return `SELECT module_build_id, name FROM module_builds_virtual_streams
+ WHERE module_build_id ` + idsIn(n) + ` ORDER BY module_build_id, name`
+}
+
+func baseModulesSQL(n int) string {
+	return `SELECT l.module_build_id, b.id, b.name, b.stream, b.version, b.context, b.state, b.scratch, b.stream_version
+ FROM module_builds_base_modules l JOIN module_builds b ON b.id = l.base_module_id
+ WHERE l.module_build_id ` + idsIn(n) + ` ORDER BY l.module_build_id, b.id`
+}
+
 // siblingsSQL finds MBS's ModuleBuild.siblings: the other contexts of the
 // same name:stream:version with the same scratch flag.
 func siblingsSQL(n int) string {
@@ -122,6 +133,7 @@ func markEventsSQL(n int) string {
 func staticQueries() []string {
 	qs := []string{
 		selectModuleByIDSQL, selectModuleByIDNoModulemdSQL, selectComponentByIDSQL, insertModuleSQL, insertModuleTraceSQL,
+		insertVirtualStreamSQL, deleteVirtualStreamSQL, insertBaseModuleSQL, deleteBaseModuleSQL, selectModuleIDByNSVC, updateImportedSQL,
 		insertComponentSQL, insertComponentTraceSQL, insertEventSQL, pendingEventsSQL,
 	}
 	for _, completed := range []bool{false, true} {
@@ -134,7 +146,7 @@ func staticQueries() []string {
 	}
 	for n := 1; n <= maxBucket; n <<= 1 {
 		qs = append(qs, componentsByModulesSQL(n), componentTasksByModulesSQL(n), componentTracesByModulesSQL(n), componentTracesByIDsSQL(n),
-			moduleTracesSQL(n), siblingsSQL(n), markEventsSQL(n))
+			moduleTracesSQL(n), siblingsSQL(n), markEventsSQL(n), virtualStreamsSQL(n), baseModulesSQL(n))
 	}
 	return qs
 }
