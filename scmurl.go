@@ -30,7 +30,7 @@ import (
 //
 // The parser is stricter than MBS's regular expression where being lax would
 // let a URL mean something else to git than to the prefix check: no
-// percent-encoding, no "." or ".." path elements, no empty path elements,
+// percent-encoding, no ".", ".." or ".git" path elements, no empty path elements,
 // no passwords, no element (or host, or user) starting with "-".
 type SCMURL struct {
 	// Raw is the URL as submitted; it is what error messages and the stored
@@ -151,7 +151,9 @@ func parseSCMURL(raw string) (SCMURL, error) {
 		switch {
 		case e == "":
 			return SCMURL{}, errors.New("empty path element")
-		case e == "." || e == "..":
+		case e == "." || e == ".." || e == ".git":
+			// ".git" alone would leave the repository without a name (a
+			// fuzz finding); git allows no ".git" inside a tree either.
 			return SCMURL{}, fmt.Errorf("path element %q", e)
 		case strings.HasPrefix(e, "-"):
 			return SCMURL{}, fmt.Errorf("path element %q starts with \"-\"", e)

@@ -74,31 +74,33 @@ func TestParseSCMURL(t *testing.T) {
 func TestParseSCMURLInvalid(t *testing.T) {
 	for _, raw := range []string{
 		"",
-		"https://src.example.org/modules/foo.git",              // no ?#commit (MBS requires #revision)
-		"https://src.example.org/modules/foo.git?#",            // empty commit
-		"https://src.example.org/modules/foo.git#abc",          // "#" without "?"
-		"https://src.example.org/modules/foo.git?x=1#abc",      // a query
-		"src.example.org/modules/foo.git?#abc",                 // no scheme
-		"git@src.example.org:modules/foo.git?#abc",             // scp-like form
-		"ftp://src.example.org/modules/foo.git?#abc",           // unsupported scheme
-		"git+rsync://src.example.org/modules/foo.git?#abc",     // rsync transport is gone from git
-		"HTTPS://src.example.org/modules/foo.git?#abc",         // schemes are lower case
-		"ext::sh -c touch% /tmp/x?#abc",                        // transport helper
-		"ext::sh?#abc",                                         // transport helper
-		"fd::3?#abc",                                           // transport helper
-		"--upload-pack=touch /tmp/pwned?#abc",                  // option
-		"-oProxyCommand=touch /tmp/x?#abc",                     // option
-		"ssh://-oProxyCommand=touch%20x/foo?#abc",              // host read as an option by ssh
-		"ssh://-oProxyCommand=x/foo?#abc",                      // host read as an option by ssh
-		"ssh://-user@host/foo?#abc",                            // user read as an option
-		"https://user:secret@src.example.org/m/foo?#abc",       // password
-		"git://user@src.example.org/m/foo?#abc",                // user on git://
-		"https://src.example.org?#abc",                         // no path
-		"https://src.example.org/?#abc",                        // empty path
-		"https:///modules/foo?#abc",                            // no host
-		"file://host/srv/foo?#abc",                             // file with a host
-		"https://src.example.org/modules/../rpms/foo?#abc",     // dot-dot escapes the prefix
-		"https://src.example.org/modules/./foo?#abc",           // dot element
+		"https://src.example.org/modules/foo.git",          // no ?#commit (MBS requires #revision)
+		"https://src.example.org/modules/foo.git?#",        // empty commit
+		"https://src.example.org/modules/foo.git#abc",      // "#" without "?"
+		"https://src.example.org/modules/foo.git?x=1#abc",  // a query
+		"src.example.org/modules/foo.git?#abc",             // no scheme
+		"git@src.example.org:modules/foo.git?#abc",         // scp-like form
+		"ftp://src.example.org/modules/foo.git?#abc",       // unsupported scheme
+		"git+rsync://src.example.org/modules/foo.git?#abc", // rsync transport is gone from git
+		"HTTPS://src.example.org/modules/foo.git?#abc",     // schemes are lower case
+		"ext::sh -c touch% /tmp/x?#abc",                    // transport helper
+		"ext::sh?#abc",                                     // transport helper
+		"fd::3?#abc",                                       // transport helper
+		"--upload-pack=touch /tmp/pwned?#abc",              // option
+		"-oProxyCommand=touch /tmp/x?#abc",                 // option
+		"ssh://-oProxyCommand=touch%20x/foo?#abc",          // host read as an option by ssh
+		"ssh://-oProxyCommand=x/foo?#abc",                  // host read as an option by ssh
+		"ssh://-user@host/foo?#abc",                        // user read as an option
+		"https://user:secret@src.example.org/m/foo?#abc",   // password
+		"git://user@src.example.org/m/foo?#abc",            // user on git://
+		"https://src.example.org?#abc",                     // no path
+		"https://src.example.org/?#abc",                    // empty path
+		"https:///modules/foo?#abc",                        // no host
+		"file://host/srv/foo?#abc",                         // file with a host
+		"https://src.example.org/modules/../rpms/foo?#abc", // dot-dot escapes the prefix
+		"https://src.example.org/modules/./foo?#abc",
+		"https://000000000000000000000/.git?#0",                // fuzz finding: a repository named ""
+		"https://h.example.org/m/foo.git/.git/x?#abc",          // dot element
 		"https://src.example.org/modules//foo?#abc",            // empty element
 		"https://src.example.org/modules/%2e%2e/rpms/x?#abc",   // percent-encoding
 		"https://src.example.org/modules/-foo?#abc",            // element read as an option
@@ -241,6 +243,7 @@ func FuzzParseSCMURL(f *testing.F) {
 		"ssh://-oProxyCommand=x/foo?#a",
 		"https://h/a/../b?#a",
 		"https://[::1]:8443/m/x?#v1.0",
+		"https://000000000000000000000/.git?#0",
 	} {
 		f.Add(s)
 	}

@@ -3,12 +3,17 @@ package git_test
 import (
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"net"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -52,6 +57,11 @@ func wantErr(tb testing.TB, err error, code rida.ErrorCode, sentinel error, want
 	for _, w := range want {
 		if !strings.Contains(msg, w) {
 			tb.Errorf("message %q does not name %q", msg, w)
+		}
+	}
+	for _, env := range []string{"GIT_ALLOW_PROTOCOL", "HOME=", "GIT_CONFIG"} {
+		if strings.Contains(err.Error(), env) {
+			tb.Errorf("error %q shows git's environment", err)
 		}
 	}
 	if sentinel != nil && !errors.Is(err, sentinel) {
@@ -474,5 +484,169 @@ func TestSizeCaps(t *testing.T) {
 	c = newClient(t, nil)
 	if got, err := c.ReadFile(t.Context(), url, commit, "big.bin"); err != nil || len(got) != len(big) {
 		t.Errorf("big file with default caps: %d bytes, %v", len(got), err)
+	}
+}
+
+// TestEnvironmentAndArgs runs git through a wrapper that records the
+// environment and arguments of every command, and checks the hardening is
+// there: no prompts, only the allowed protocols, no system or user config,
+// no hooks, user input after --end-of-options, and nothing of rida's own
+// environment but the pass-through list.
+func TestEnvironmentAndArgs(t *testing.T) {
+	gittest.SkipIfNoGit(t)
+	realGit, err := exec.LookPath("git")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dump := t.TempDir()
+	wrapper := filepath.Join(t.TempDir(), "git-wrapper")
+	script := fmt.Sprintf("#!/bin/sh\nenv > %s/env.$$\nprintf '%%s\\n' \"$@\" > %s/args.$$\nexec %s \"$@\"\n", dump, dump, realGit)
+	if err := os.WriteFile(wrapper, []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("RIDA_TEST_SECRET", "s3cr3t")
+	t.Setenv("GIT_SSH_COMMAND", "touch /tmp/should-not-run")
+	url, commit := gittest.MustRepo(t, map[string]string{"a": "a"})
+	c := newClient(t, func(cfg *git.Config) {
+		cfg.GitPath = wrapper
+		cfg.AllowedSchemes = []string{"file", "https"}
+	})
+	if _, err := c.ResolveRef(t.Context(), url, "main"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.ReadFile(t.Context(), url, commit, "a"); err != nil {
+		t.Fatal(err)
+	}
+	envs, _ := filepath.Glob(filepath.Join(dump, "env.*"))
+	if len(envs) < 3 {
+		t.Fatalf("wrapper recorded %d commands", len(envs))
+	}
+	for _, f := range envs {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		env := map[string]string{}
+		for line := range strings.Lines(string(b)) {
+			k, v, _ := strings.Cut(strings.TrimSuffix(line, "\n"), "=")
+			env[k] = v
+		}
+		for k, want := range map[string]string{
+			"GIT_TERMINAL_PROMPT":    "0",
+			"GIT_ALLOW_PROTOCOL":     "file:https",
+			"GIT_CONFIG_NOSYSTEM":    "1",
+			"GIT_PROTOCOL_FROM_USER": "0",
+			"GIT_SSH_COMMAND":        "ssh -o BatchMode=yes",
+		} {
+			if env[k] != want {
+				t.Errorf("%s: %s=%q, want %q", f, k, env[k], want)
+			}
+		}
+		if env["GIT_ASKPASS"] == "" || env["SSH_ASKPASS"] == "" {
+			t.Errorf("%s: no askpass override", f)
+		}
+		if home := env["HOME"]; home == "" || home == os.Getenv("HOME") {
+			t.Errorf("%s: HOME=%q is not private", f, home)
+		}
+		if _, ok := env["RIDA_TEST_SECRET"]; ok {
+			t.Errorf("%s: rida's environment leaked into git", f)
+		}
+	}
+	args, _ := filepath.Glob(filepath.Join(dump, "args.*"))
+	sawUserInput := 0
+	for _, f := range args {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		lines := strings.Split(strings.TrimSuffix(string(b), "\n"), "\n")
+		joined := strings.Join(lines, " ")
+		for _, want := range []string{"protocol.allow=never", "protocol.file.allow=always", "protocol.https.allow=always", "core.hooksPath=/dev/null"} {
+			if !strings.Contains(joined, want) {
+				t.Errorf("%s: args %q lack -c %s", f, joined, want)
+			}
+		}
+		if strings.Contains(joined, "protocol.ssh.allow") || strings.Contains(joined, "protocol.ext.allow") {
+			t.Errorf("%s: a protocol that is not allowed is enabled: %q", f, joined)
+		}
+		// The URL, when present, comes after --end-of-options.
+		for i, a := range lines {
+			if a == url {
+				sawUserInput++
+				if !slices.Contains(lines[:i], "--end-of-options") {
+					t.Errorf("%s: URL before --end-of-options: %q", f, joined)
+				}
+			}
+		}
+	}
+	if sawUserInput < 2 {
+		t.Errorf("the URL was passed in %d commands; want ls-remote and fetch", sawUserInput)
+	}
+}
+
+// TestNoHooks plants a hook in the cached repository that git would run on
+// every ref update of the fetch, and checks it does not run.
+func TestNoHooks(t *testing.T) {
+	url, commit := gittest.MustRepo(t, map[string]string{"a": "a"})
+	cache := t.TempDir()
+	c := newClient(t, func(cfg *git.Config) { cfg.CacheDir = cache })
+	// The cache layout is documented: repos/<sha256 of the URL>.
+	sum := sha256.Sum256([]byte(url))
+	dir := filepath.Join(cache, "repos", hex.EncodeToString(sum[:]))
+	if out, err := exec.Command("git", "init", "--quiet", "--bare", dir).CombinedOutput(); err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	marker := filepath.Join(t.TempDir(), "hook-ran")
+	for _, hook := range []string{"reference-transaction", "post-checkout", "post-merge"} {
+		if err := os.WriteFile(filepath.Join(dir, "hooks", hook), []byte("#!/bin/sh\ntouch "+marker+"\n"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := c.ReadFile(t.Context(), url, commit, "a")
+	if err != nil || string(got) != "a" {
+		t.Fatalf("ReadFile = %q, %v", got, err)
+	}
+	if _, err := os.Stat(marker); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("a hook ran: %v", err)
+	}
+	// The hook works when git is run without rida's settings, so the check
+	// above can fail.
+	if out, err := exec.Command("git", "--git-dir="+dir, "update-ref", "refs/x", commit).CombinedOutput(); err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	if _, err := os.Stat(marker); err != nil {
+		t.Fatalf("the planted hook does not run at all: %v", err)
+	}
+}
+
+// TestNoPrompt serves an HTTP repository that always demands a password:
+// git must fail at once (no terminal prompt, askpass answers nothing)
+// rather than wait, and the failure is not a timeout.
+func TestNoPrompt(t *testing.T) {
+	var mu sync.Mutex
+	requests := 0
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		requests++
+		mu.Unlock()
+		w.Header().Set("WWW-Authenticate", `Basic realm="rida"`)
+		http.Error(w, "authentication required", http.StatusUnauthorized)
+	}))
+	defer srv.Close()
+	c := newClient(t, func(cfg *git.Config) {
+		cfg.AllowedSchemes = []string{"http"}
+		cfg.Timeout = 20 * time.Second
+	})
+	url := srv.URL + "/modules/private.git"
+	start := time.Now()
+	_, err := c.ResolveRef(t.Context(), url, "main")
+	wantErr(t, err, rida.CodeUnprocessable, git.ErrRepoNotFound, url, "Authentication failed")
+	if d := time.Since(start); d > 10*time.Second {
+		t.Errorf("took %v: git waited for a password", d)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if requests == 0 {
+		t.Error("the server saw no request; the test proves nothing")
 	}
 }
