@@ -3,6 +3,7 @@ module github.com/rida-build/rida
 go 1.26.0
 
 require (
+	github.com/crillab/gophersat v1.4.0
 	github.com/google/go-cmp v0.7.0
 	github.com/jackc/pgx/v5 v5.12.0
 	github.com/pressly/goose/v3 v3.29.0
