@@ -203,7 +203,6 @@ func New(cfg Config) (*Client, error) {
 		"-c", "gc.auto=0", // no background gc outliving the lock
 		"-c", "maintenance.auto=false",
 		"-c", "fetch.writeCommitGraph=false",
-		"-c", "transfer.fsckObjects=true",
 	}
 	for _, s := range c.schemes {
 		c.config = append(c.config, "-c", "protocol."+s+".allow=always")

@@ -650,3 +650,25 @@ func TestNoPrompt(t *testing.T) {
 		t.Error("the server saw no request; the test proves nothing")
 	}
 }
+
+// TestSHA256Repository checks a SHA-256 repository: its 64-hex ids are
+// full hashes, and the cache repository is created in that format.
+func TestSHA256Repository(t *testing.T) {
+	r := gittest.NewRepoFormat(t, filepath.Join(t.TempDir(), "m"), "sha256")
+	commit := r.Commit(map[string]string{"m.yaml": "sha256"})
+	if len(commit) != 64 {
+		t.Fatalf("commit %q is not a SHA-256 id", commit)
+	}
+	c := newClient(t, nil)
+	got, err := c.ResolveRef(t.Context(), r.URL, "main")
+	if err != nil || got != commit {
+		t.Fatalf("ResolveRef(main) = %s, %v; want %s", got, err, commit)
+	}
+	if got, err := c.ResolveRef(t.Context(), r.URL, commit); err != nil || got != commit {
+		t.Fatalf("ResolveRef(hash) = %s, %v", got, err)
+	}
+	b, err := c.ReadFile(t.Context(), r.URL, commit, "m.yaml")
+	if err != nil || string(b) != "sha256" {
+		t.Fatalf("ReadFile = %q, %v", b, err)
+	}
+}

@@ -49,12 +49,18 @@ type Repo struct {
 // branch main. It skips the test when git is missing.
 func NewRepo(tb testing.TB, dir string) *Repo {
 	tb.Helper()
+	return NewRepoFormat(tb, dir, "sha1")
+}
+
+// NewRepoFormat is NewRepo with an object format, "sha1" or "sha256".
+func NewRepoFormat(tb testing.TB, dir, format string) *Repo {
+	tb.Helper()
 	SkipIfNoGit(tb)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		tb.Fatal(err)
 	}
 	r := &Repo{Dir: dir, URL: "file://" + dir, tb: tb, home: tb.TempDir()}
-	r.Git("init", "--quiet", "--initial-branch=main")
+	r.Git("init", "--quiet", "--initial-branch=main", "--object-format="+format)
 	return r
 }
 
