@@ -736,7 +736,7 @@ func (c *Client) run(ctx context.Context, gitDir string, stdin io.Reader, stdout
 	start := time.Now()
 	err := cmd.Run()
 	c.log.Debug("git", "args", args, "dir", gitDir, "duration", time.Since(start), "err", err)
-	msg := strings.TrimSpace(stderr.buf.String())
+	msg := oneLine(stderr.buf.String())
 	if err == nil {
 		return msg, nil
 	}
@@ -747,6 +747,18 @@ func (c *Client) run(ctx context.Context, gitDir string, stdin io.Reader, stdout
 		return msg, &rida.Error{Code: rida.CodeUnavailable, Message: fmt.Sprintf("git %s: %v", args[0], ctx.Err()), Err: ctx.Err()}
 	}
 	return msg, fmt.Errorf("git %s: %w", args[0], err)
+}
+
+// oneLine joins git's non-empty stderr lines with "; ", so the message
+// reads well in a JSON error and a log line.
+func oneLine(s string) string {
+	var lines []string
+	for line := range strings.Lines(s) {
+		if line = strings.TrimSpace(line); line != "" {
+			lines = append(lines, line)
+		}
+	}
+	return strings.Join(lines, "; ")
 }
 
 // capWriter keeps up to max bytes and notes whether more came.

@@ -70,6 +70,7 @@ func wantErr(tb testing.TB, err error, code rida.ErrorCode, sentinel error, want
 }
 
 func TestResolveRef(t *testing.T) {
+	t.Parallel()
 	ctx := t.Context()
 	r := gittest.NewRepo(t, filepath.Join(t.TempDir(), "m"))
 	first := r.Commit(map[string]string{"m.yaml": "one"})
@@ -104,6 +105,7 @@ func TestResolveRef(t *testing.T) {
 }
 
 func TestReadFileAndCommitTime(t *testing.T) {
+	t.Parallel()
 	ctx := t.Context()
 	r := gittest.NewRepo(t, filepath.Join(t.TempDir(), "m"))
 	t1 := r.NextCommitTime()
@@ -167,6 +169,7 @@ func TestComponentAndModuleRepos(t *testing.T) {
 }
 
 func TestNotFound(t *testing.T) {
+	t.Parallel()
 	ctx := t.Context()
 	url, commit := gittest.MustRepo(t, map[string]string{"m.yaml": "x", "dir/a": "a"})
 	c := newClient(t, nil)
@@ -267,6 +270,7 @@ func TestFileSchemeRefused(t *testing.T) {
 // checks each is refused with the right code, and checks that the command
 // they carry did not run: the marker file it would create does not exist.
 func TestInjection(t *testing.T) {
+	t.Parallel()
 	ctx := t.Context()
 	url, commit := gittest.MustRepo(t, map[string]string{"a": "a"})
 	c := newClient(t, func(cfg *git.Config) { cfg.AllowedSchemes = []string{"file", "git", "https", "ssh"} })
@@ -360,6 +364,7 @@ func TestUserConfigIgnored(t *testing.T) {
 // (two clients stand for two processes: only the lock file keeps them
 // apart) on one repository, each fetching one of several commits.
 func TestConcurrentOneURL(t *testing.T) {
+	t.Parallel()
 	r := gittest.NewRepo(t, filepath.Join(t.TempDir(), "m"))
 	const n = 8
 	var commits []string
@@ -410,6 +415,7 @@ func TestConcurrentOneURL(t *testing.T) {
 // TestTimeout points the client at a git:// server that accepts and never
 // answers: the command must end at the timeout with CodeUnavailable.
 func TestTimeout(t *testing.T) {
+	t.Parallel()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -461,6 +467,7 @@ func TestTimeout(t *testing.T) {
 // MaxFetchBytes fails (and is dropped from the cache), and a file over
 // MaxFileBytes is refused while smaller files of the commit read fine.
 func TestSizeCaps(t *testing.T) {
+	t.Parallel()
 	big := make([]byte, 3<<20)
 	if _, err := rand.Read(big); err != nil { // random: does not compress
 		t.Fatal(err)
