@@ -278,4 +278,15 @@ type ModuleBuildService interface {
 	// CancelModuleBuild moves a build in init, wait or build to failed with
 	// the reason "Canceled by <user>.".
 	CancelModuleBuild(ctx context.Context, id int64, user string) (*ModuleBuild, error)
+	// ImportModule stores module metadata (a base module such as platform,
+	// or a module built elsewhere) as a ready build, creating it or updating
+	// the one with the same N:S:V:C, and returns MBS's messages about it.
+	ImportModule(ctx context.Context, req ImportRequest) (*ModuleBuild, []string, error)
+}
+
+// ImportRequest names the modulemd to import: an SCM URL (MBS's form or the
+// seed's) or, a rida extension, the modulemd text itself.
+type ImportRequest struct {
+	SCMURL   string
+	Modulemd string
 }

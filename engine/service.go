@@ -20,18 +20,32 @@ type Store interface {
 
 // Service implements rida.ModuleBuildService.
 type Service struct {
-	store  Store
-	logger *slog.Logger
+	store    Store
+	importer *Importer
+	logger   *slog.Logger
 }
 
 var _ rida.ModuleBuildService = (*Service)(nil)
 
-// NewService returns a Service over store. A nil logger discards.
-func NewService(store Store, logger *slog.Logger) *Service {
+// NewService returns a Service over store. A nil importer refuses imports;
+// a nil logger discards.
+func NewService(store Store, importer *Importer, logger *slog.Logger) *Service {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	return &Service{store: store, logger: logger}
+	return &Service{store: store, importer: importer, logger: logger}
+}
+
+// ImportModule implements rida.ModuleBuildService.
+func (s *Service) ImportModule(ctx context.Context, req rida.ImportRequest) (*rida.ModuleBuild, []string, error) {
+	if s.importer == nil {
+		return nil, nil, rida.Errorf(rida.CodeForbidden, "Import module API is disabled.")
+	}
+	m, messages, err := s.importer.ImportModule(ctx, req)
+	if err == nil {
+		s.logger.InfoContext(ctx, "module imported", "module_build_id", m.ID, "nsvc", m.NSVC())
+	}
+	return m, messages, err
 }
 
 // FindModuleBuildByID implements rida.ModuleBuildService.

@@ -167,6 +167,26 @@ func (c *Client) CancelModuleBuild(ctx context.Context, id int64, user string) (
 	return fromVerbose(&dto)
 }
 
+// ImportModule implements rida.ModuleBuildService.
+func (c *Client) ImportModule(ctx context.Context, req rida.ImportRequest) (*rida.ModuleBuild, []string, error) {
+	var resp struct {
+		Messages []string   `json:"messages"`
+		Module   moduleJSON `json:"module"`
+	}
+	if err := c.do(ctx, http.MethodPost, clientPrefix+"/import-module/", nil, importBody{SCMURL: req.SCMURL, Modulemd: req.Modulemd}, &resp); err != nil {
+		return nil, nil, err
+	}
+	m, err := fromVerbose(&moduleVerbose{
+		ID: resp.Module.ID, Name: resp.Module.Name, Stream: resp.Module.Stream, Version: resp.Module.Version,
+		Context: resp.Module.Context, State: resp.Module.State, StateReason: resp.Module.StateReason,
+		Owner: resp.Module.Owner, SCMURL: resp.Module.SCMURL, KojiTag: resp.Module.KojiTag,
+		RebuildStrategy: resp.Module.RebuildStrategy, Scratch: resp.Module.Scratch,
+		BuildRequires: resp.Module.BuildRequires, TimeSubmitted: resp.Module.TimeSubmitted,
+		TimeModified: resp.Module.TimeModified, TimeCompleted: resp.Module.TimeCompleted,
+	})
+	return m, resp.Messages, err
+}
+
 func setStr(q url.Values, key string, v *string) {
 	if v != nil {
 		q.Set(key, *v)

@@ -118,6 +118,7 @@ func (s *Server) routes() {
 	s.registerComponentRoutes()
 	s.handle("GET /module-build-service/{v}/about/{$}", s.getAbout)
 	s.handle("GET /module-build-service/{v}/rebuild-strategies/{$}", s.getRebuildStrategies)
+	s.handle("POST /module-build-service/{v}/import-module/{$}", s.importModule)
 }
 
 // dispatch routes through the mux but renders its 404 and 405 answers as

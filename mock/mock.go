@@ -16,6 +16,7 @@ type ModuleBuildService struct {
 	FindComponentBuildByIDFn func(ctx context.Context, id int64, withTrace bool) (*rida.ComponentBuild, error)
 	FindComponentBuildsFn    func(ctx context.Context, f rida.ComponentBuildFilter) ([]*rida.ComponentBuild, int, error)
 	CancelModuleBuildFn      func(ctx context.Context, id int64, user string) (*rida.ModuleBuild, error)
+	ImportModuleFn           func(ctx context.Context, req rida.ImportRequest) (*rida.ModuleBuild, []string, error)
 }
 
 var _ rida.ModuleBuildService = (*ModuleBuildService)(nil)
@@ -43,4 +44,9 @@ func (s *ModuleBuildService) FindComponentBuilds(ctx context.Context, f rida.Com
 // CancelModuleBuild calls CancelModuleBuildFn.
 func (s *ModuleBuildService) CancelModuleBuild(ctx context.Context, id int64, user string) (*rida.ModuleBuild, error) {
 	return s.CancelModuleBuildFn(ctx, id, user)
+}
+
+// ImportModule calls ImportModuleFn.
+func (s *ModuleBuildService) ImportModule(ctx context.Context, req rida.ImportRequest) (*rida.ModuleBuild, []string, error) {
+	return s.ImportModuleFn(ctx, req)
 }

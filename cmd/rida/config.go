@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -31,6 +32,10 @@ type Config struct {
 	Maintenance bool      `yaml:"maintenance"`
 	Log         LogConfig `yaml:"log"`
 	API         APIConfig `yaml:"api"`
+	SCM         SCMConfig `yaml:"scm"`
+	// BaseModuleNames are the modules treated as base modules (MBS
+	// BASE_MODULE_NAMES).
+	BaseModuleNames []string `yaml:"base_module_names"`
 	// Server is the API base URL the client commands (list, show) talk to.
 	Server string `yaml:"server"`
 }
@@ -53,6 +58,24 @@ type APIConfig struct {
 	AllowedRebuildStrategies     []string `yaml:"allowed_rebuild_strategies"`
 }
 
+// SCMConfig configures access to module and component repositories.
+type SCMConfig struct {
+	// AllowedURLs are the URL prefixes modules may be built or imported
+	// from (MBS SCMURLS). file:// is usable only when a prefix names it.
+	AllowedURLs []string `yaml:"allowed_urls"`
+	// RPMsBase is where component repositories live: <rpms_base>/<name>
+	// (MBS RPMS_DEFAULT_REPOSITORY).
+	RPMsBase string `yaml:"rpms_base"`
+	// CacheDir holds the bare-repository cache.
+	CacheDir string `yaml:"cache_dir"`
+	// AllowedSchemes are the git transports allowed (git, http, https, ssh;
+	// file is added when an allowed URL starts with file://).
+	AllowedSchemes []string `yaml:"allowed_schemes"`
+	// ImportEnabled turns on POST import-module/ (MBS: a non-empty
+	// ALLOWED_GROUPS_TO_IMPORT_MODULE).
+	ImportEnabled bool `yaml:"import_enabled"`
+}
+
 // DefaultConfig returns the configuration used when nothing is set: SQLite in
 // ./rida.db, the API on 127.0.0.1:8080.
 func DefaultConfig() Config {
@@ -70,6 +93,10 @@ func DefaultConfig() Config {
 			AllowedRebuildStrategies: allowed,
 		},
 		Server: "http://127.0.0.1:8080",
+		SCM: SCMConfig{
+			CacheDir: "./rida-cache/git", AllowedSchemes: []string{"git", "https", "ssh"}, ImportEnabled: true,
+		},
+		BaseModuleNames: []string{"platform"},
 	}
 }
 
@@ -116,6 +143,10 @@ var envOverrides = []struct {
 		return
 	}},
 	{"RIDA_SERVER", func(c *Config, v string) error { c.Server = v; return nil }},
+	{"RIDA_SCM_ALLOWED_URLS", func(c *Config, v string) error { c.SCM.AllowedURLs = strings.Split(v, ","); return nil }},
+	{"RIDA_SCM_RPMS_BASE", func(c *Config, v string) error { c.SCM.RPMsBase = v; return nil }},
+	{"RIDA_SCM_CACHE_DIR", func(c *Config, v string) error { c.SCM.CacheDir = v; return nil }},
+	{"RIDA_SCM_IMPORT_ENABLED", func(c *Config, v string) (err error) { c.SCM.ImportEnabled, err = strconv.ParseBool(v); return }},
 }
 
 // loadConfig applies the layers. Flags override only when set on the
@@ -150,6 +181,8 @@ func (m *Main) loadConfig(flags *pflag.FlagSet) (Config, error) {
 	set("log-level", func() { c.Log.Level, _ = flags.GetString("log-level") })
 	set("log-format", func() { c.Log.Format, _ = flags.GetString("log-format") })
 	set("server", func() { c.Server, _ = flags.GetString("server") })
+	set("allow-scm", func() { c.SCM.AllowedURLs, _ = flags.GetStringArray("allow-scm") })
+	set("rpms-base", func() { c.SCM.RPMsBase, _ = flags.GetString("rpms-base") })
 	return c, c.Validate()
 }
 
@@ -174,6 +207,17 @@ func (c *Config) Validate() error {
 		if !rida.RebuildStrategy(s).Valid() {
 			return bad("api.allowed_rebuild_strategies", "unknown strategy %q", s)
 		}
+	}
+	for _, scheme := range c.SCM.AllowedSchemes {
+		if !slices.Contains([]string{"git", "http", "https", "ssh", "file"}, scheme) {
+			return bad("scm.allowed_schemes", "unknown scheme %q: want git, http, https, ssh or file", scheme)
+		}
+	}
+	if c.SCM.CacheDir == "" {
+		return bad("scm.cache_dir", "must be set")
+	}
+	if len(c.BaseModuleNames) == 0 {
+		return bad("base_module_names", "must name at least one module")
 	}
 	if !strings.HasPrefix(c.DB, "sqlite:") && !strings.HasPrefix(c.DB, "postgres://") && !strings.HasPrefix(c.DB, "postgresql://") {
 		return bad("db", "want sqlite:PATH or postgres://..., not %q", c.DB)
@@ -217,4 +261,16 @@ func addServerFlags(flags *pflag.FlagSet) {
 	flags.String("db", "sqlite:./rida.db", "database: sqlite:PATH or postgres://... (env RIDA_DB)")
 	flags.String("log-level", "info", "log level: debug, info, warn, error (env RIDA_LOG_LEVEL)")
 	flags.String("log-format", "text", "log format: text or json (env RIDA_LOG_FORMAT)")
+}
+
+// gitSchemes returns the transports the git client may use: the configured
+// ones, plus file when an allowed URL prefix is a file:// one.
+func (c *Config) gitSchemes() []string {
+	schemes := slices.Clone(c.SCM.AllowedSchemes)
+	for _, prefix := range c.SCM.AllowedURLs {
+		if strings.HasPrefix(prefix, "file://") && !slices.Contains(schemes, "file") {
+			schemes = append(schemes, "file")
+		}
+	}
+	return schemes
 }

@@ -18,6 +18,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/rida-build/rida"
+	"github.com/rida-build/rida/git/gittest"
 	"github.com/rida-build/rida/sqlstore"
 )
 
@@ -46,7 +47,8 @@ func startServer(t *testing.T, dbPath string, clk *clock, extra ...string) *runn
 	ctx, cancel := context.WithCancel(t.Context())
 	addr := make(chan string, 1)
 	var stderr bytes.Buffer
-	m := &Main{Stdout: io.Discard, Stderr: &lockedWriter{w: &stderr}, Getenv: func(string) string { return "" }, Now: clk.Now,
+	env := map[string]string{"RIDA_SCM_CACHE_DIR": filepath.Join(t.TempDir(), "git-cache")}
+	m := &Main{Stdout: io.Discard, Stderr: &lockedWriter{w: &stderr}, Getenv: func(k string) string { return env[k] }, Now: clk.Now,
 		Ready: func(a string) { addr <- a }}
 	done := make(chan error, 1)
 	args := append([]string{"serve", "--listen", "127.0.0.1:0", "--db", "sqlite:" + dbPath, "--log-level", "warn"}, extra...)
@@ -477,5 +479,116 @@ func TestExitCode(t *testing.T) {
 	}
 	if got := exitCode(fmt.Errorf("wrapped: %w", &exitError{code: 2, err: io.EOF}), &buf); got != 2 {
 		t.Errorf("wrapped exitError: %d", got)
+	}
+}
+
+const platformYAML = `document: modulemd
+version: 2
+data:
+  name: platform
+  stream: f28
+  version: 3
+  context: 00000000
+  summary: Fedora 28 traditional base
+  description: Fedora 28 traditional base
+  license:
+    module: [MIT]
+  xmd:
+    mbs:
+      buildrequires: {}
+      commit: virtual
+      mse: TRUE
+      koji_tag: module-f28-build
+      virtual_streams: [fedora]
+  profiles:
+    buildroot:
+      rpms: [bash, rpm-build]
+    srpm-buildroot:
+      rpms: [bash, rpm-build]
+`
+
+const nodejsYAML = `document: modulemd
+version: 2
+data:
+  name: nodejs
+  stream: "10"
+  version: 20180816123225
+  context: 6c81f848
+  summary: Javascript runtime
+  description: Node.js
+  license:
+    module: [MIT]
+  xmd:
+    mbs:
+      buildrequires:
+        platform: {stream: f28, version: "3", context: "00000000", ref: virtual, koji_tag: module-f28-build}
+      mse: TRUE
+  dependencies:
+  - buildrequires:
+      platform: [f28]
+    requires:
+      platform: [f28]
+`
+
+func jsonString(s string) string {
+	b, _ := json.Marshal(s)
+	return string(b)
+}
+
+// TestServe_ImportModule imports base and regular modules through the API,
+// from a modulemd body and from a git repository, and checks the errors.
+func TestServe_ImportModule(t *testing.T) {
+	clk := &clock{t: time.Date(2026, 11, 21, 10, 0, 0, 0, time.UTC)}
+	dbPath := filepath.Join(t.TempDir(), "rida.db")
+	repos := t.TempDir()
+	srv := startServer(t, dbPath, clk, "--allow-scm", "file://"+repos)
+	const imp = "/module-build-service/1/import-module/"
+	for _, r := range []request{
+		{"import_platform", "POST", imp, `{"modulemd": ` + jsonString(platformYAML) + `}`},
+		{"import_platform_again", "POST", imp, `{"modulemd": ` + jsonString(platformYAML) + `}`},
+		{"import_nodejs", "POST", imp, `{"modulemd": ` + jsonString(nodejsYAML) + `}`},
+		{"import_nodejs_verbose", "GET", "/module-build-service/2/module-builds/2?verbose=true", ""},
+		{"import_platform_verbose", "GET", "/module-build-service/2/module-builds/1?verbose=true", ""},
+		{"import_invalid_yaml", "POST", imp, `{"modulemd": "document: modulemd\nversion: 2\ndata:\n  name: x\n  stream: [\n"}`},
+		{"import_no_name", "POST", imp, `{"modulemd": "document: modulemd\nversion: 2\ndata:\n  summary: s\n  description: d\n  license:\n    module: [MIT]\n"}`},
+		{"import_dash_stream", "POST", imp, `{"modulemd": ` + jsonString(strings.Replace(platformYAML, "stream: f28", "stream: f-28", 1)) + `}`},
+		{"import_missing_xmd_br", "POST", imp, `{"modulemd": ` + jsonString(strings.Replace(nodejsYAML, "platform: {stream", "other: {stream", 1)) + `}`},
+		{"import_both", "POST", imp, `{"modulemd": "x", "scmurl": "git://x/y?#z"}`},
+		{"import_neither", "POST", imp, `{}`},
+		{"import_unknown_key", "POST", imp, `{"scmurl": "git://x/y?#z", "branch": "main"}`},
+		{"import_not_allowed", "POST", imp, `{"scmurl": "https://evil.example.org/modules/platform.git?#abc"}`},
+		{"import_ext_transport", "POST", imp, `{"scmurl": "ext::sh -c touch% /tmp/pwned?#abc"}`},
+		{"import_bad_scmurl", "POST", imp, `{"scmurl": "not a url"}`},
+	} {
+		t.Run(r.name, func(t *testing.T) { checkGolden(t, r.name, do(t, srv.base, r)) })
+	}
+
+	// From a real repository: the server resolves the ref and reads
+	// <name>.yaml at the repository root.
+	gittest.SkipIfNoGit(t)
+	url, commit := gittest.MustModuleRepo(t, repos, "platform", strings.Replace(platformYAML, "stream: f28", "stream: f29", 1))
+	ex := do(t, srv.base, request{"", "POST", imp, `{"scmurl": "` + url + `?#` + commit + `"}`})
+	body, _ := ex.Body.(map[string]any)
+	module, _ := body["module"].(map[string]any)
+	if ex.Status != 201 || module["stream"] != "f29" || module["scmurl"] != url+"?#"+commit {
+		t.Errorf("import from git: %d %v", ex.Status, ex.Body)
+	}
+	ex = do(t, srv.base, request{"", "POST", imp, `{"scmurl": "` + url + `?#0000000000000000000000000000000000000000"}`})
+	if ex.Status != 422 {
+		t.Errorf("import of a missing commit: %d %v, want 422", ex.Status, ex.Body)
+	}
+
+	// The CLI imports a local file.
+	file := filepath.Join(t.TempDir(), "platform.yaml")
+	if err := os.WriteFile(file, []byte(strings.Replace(platformYAML, "stream: f28", "stream: f30", 1)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	m := &Main{Stdout: &out, Stderr: &out, Getenv: func(string) string { return "" }, Now: clk.Now}
+	if err := m.Run(t.Context(), []string{"import-module", file, "--server", srv.base}); err != nil {
+		t.Fatalf("rida import-module: %v\n%s", err, out.String())
+	}
+	if !strings.Contains(out.String(), "Module platform:f30:3:00000000 imported") {
+		t.Errorf("rida import-module printed %q", out.String())
 	}
 }

@@ -7,6 +7,7 @@ import (
 
 	"github.com/rida-build/rida"
 	"github.com/rida-build/rida/engine"
+	"github.com/rida-build/rida/git"
 	"github.com/rida-build/rida/httpapi"
 	"github.com/rida-build/rida/sqlstore"
 	"github.com/spf13/cobra"
@@ -29,6 +30,8 @@ func (m *Main) serveCmd() *cobra.Command {
 	cmd.Flags().String("listen", "127.0.0.1:8080", "HTTP listen address; port 0 picks a free one (env RIDA_LISTEN)")
 	cmd.Flags().Bool("no-migrate", false, "refuse to start on an outdated schema instead of migrating (env RIDA_NO_MIGRATE)")
 	cmd.Flags().Bool("maintenance", false, "refuse write requests with 503 (env RIDA_MAINTENANCE)")
+	cmd.Flags().StringArray("allow-scm", nil, "URL prefix modules may come from; repeatable (config scm.allowed_urls)")
+	cmd.Flags().String("rpms-base", "", "base URL of component repositories, <base>/<name> (config scm.rpms_base)")
 	return cmd
 }
 
@@ -45,7 +48,15 @@ func (m *Main) serve(ctx context.Context, c Config) error {
 			return err
 		}
 	}
-	service := engine.NewService(db, logger.With("component", "service"))
+	scm, err := git.New(git.Config{CacheDir: c.SCM.CacheDir, AllowedSchemes: c.gitSchemes(), Logger: logger.With("component", "git")})
+	if err != nil {
+		return fmt.Errorf("set up git: %w", err)
+	}
+	importer := engine.NewImporter(db, scm, engine.ImportConfig{
+		Enabled: c.SCM.ImportEnabled, BaseModuleNames: c.BaseModuleNames,
+		SCMPolicy: rida.SCMPolicy{AllowedPrefixes: c.SCM.AllowedURLs},
+	})
+	service := engine.NewService(db, importer, logger.With("component", "service"))
 	srv := httpapi.NewServer(service, logger.With("component", "httpapi"), c.httpConfig())
 	if err := srv.Open(c.Listen); err != nil {
 		return err
