@@ -259,3 +259,21 @@ func TestRPMReleaseMBS(t *testing.T) {
 		t.Errorf("no marking = %q", got)
 	}
 }
+
+func TestRPMVerCmp(t *testing.T) {
+	for _, c := range []struct {
+		a, b string
+		want int
+	}{
+		{"80100.0", "80000.0", 1}, {"80000.0", "80000.0", 0}, {"28.0", "80000.0", -1},
+		{"1.0", "1.0.1", -1}, {"1.0~rc1", "1.0", -1}, {"1.0^git1", "1.0", 1}, {"1.0^git1", "1.0.1", -1},
+		{"010", "10", 0}, {"1a", "1.a", 0}, {"2", "10", -1}, {"b", "a", 1}, {"1", "a", 1},
+	} {
+		if got := rpmvercmp(c.a, c.b); got != c.want {
+			t.Errorf("rpmvercmp(%q, %q) = %d, want %d", c.a, c.b, got, c.want)
+		}
+		if got := rpmvercmp(c.b, c.a); got != -c.want {
+			t.Errorf("rpmvercmp(%q, %q) = %d, want %d", c.b, c.a, got, -c.want)
+		}
+	}
+}

@@ -123,9 +123,6 @@ func (s SATSolver) Solve(ctx context.Context, p *Problem) (sols []Solution, rej 
 		}
 	}
 	enc := newEncoding(p, true)
-	if len(p.Direct) > 0 && !enc.sat(nil) {
-		return nil, nil, &rida.Error{Code: rida.CodeInternal, Message: "Problems were found during module dependency resolution: " + p.explainUnsat()}
-	}
 
 	type group struct {
 		best Solution
@@ -189,6 +186,13 @@ func (s SATSolver) Solve(ctx context.Context, p *Problem) (sols []Solution, rej 
 		if g := groups[k]; g.ok {
 			sols = append(sols, g.best)
 		}
+	}
+	if len(sols) == 0 && len(p.Direct) > 0 {
+		// Every model of the problem installs one provider per direct
+		// term, which is one of the combinations tried: none worked, so
+		// the module cannot be installed at all, which libsolv reports as
+		// a problem of its job.
+		return nil, rej, &rida.Error{Code: rida.CodeInternal, Message: "Problems were found during module dependency resolution: " + p.explainUnsat()}
 	}
 	return sols, rej, nil
 }
@@ -291,8 +295,12 @@ func (p *Problem) explainUnsatWith(assume []int) string {
 // solvables; a solvable with several requirement alternatives gets one
 // extra variable per alternative.
 type encoding struct {
-	p      *Problem
-	base   []gsat.CardConstr
+	p         *Problem
+	conflicts bool
+	// clauses are disjunctions of literals (variable, or -variable);
+	// amo are the groups of which at most one may be true.
+	clauses [][]int
+	amo     [][]int
 	nbVars int
 	// alts[v] are the variables of the alternatives of solvable v (nil
 	// with zero or one alternative).
@@ -305,15 +313,15 @@ type encoding struct {
 // newEncoding encodes p; conflicts false leaves out "at most one build per
 // module", to find out which conflicts make a problem unsatisfiable.
 func newEncoding(p *Problem, conflicts bool) *encoding {
-	e := &encoding{p: p, nbVars: len(p.Solvables), alts: make([][]int, len(p.Solvables))}
+	e := &encoding{p: p, conflicts: conflicts, nbVars: len(p.Solvables), alts: make([][]int, len(p.Solvables))}
 	lit := func(v int) int { return v + 1 }
-	term := func(guard int, t Term) gsat.CardConstr {
+	term := func(guard int, t Term) []int {
 		lits := make([]int, 0, len(t.Providers)+1)
 		lits = append(lits, -guard)
 		for _, q := range t.Providers {
 			lits = append(lits, lit(q))
 		}
-		return gsat.AtLeast1(lits...)
+		return lits
 	}
 	for v, s := range p.Solvables {
 		alts := s.Requires
@@ -324,7 +332,7 @@ func newEncoding(p *Problem, conflicts bool) *encoding {
 		case 0:
 		case 1:
 			for _, t := range alts[0] {
-				e.base = append(e.base, term(lit(v), t))
+				e.clauses = append(e.clauses, term(lit(v), t))
 			}
 		default:
 			choice := []int{-lit(v)}
@@ -334,10 +342,10 @@ func newEncoding(p *Problem, conflicts bool) *encoding {
 				e.alts[v] = append(e.alts[v], y)
 				choice = append(choice, y)
 				for _, t := range alt {
-					e.base = append(e.base, term(y, t))
+					e.clauses = append(e.clauses, term(y, t))
 				}
 			}
-			e.base = append(e.base, gsat.AtLeast1(choice...))
+			e.clauses = append(e.clauses, choice)
 		}
 	}
 	for _, t := range p.Direct {
@@ -345,7 +353,7 @@ func newEncoding(p *Problem, conflicts bool) *encoding {
 		for i, q := range t.Providers {
 			lits[i] = lit(q)
 		}
-		e.base = append(e.base, gsat.AtLeast1(lits...))
+		e.clauses = append(e.clauses, lits)
 	}
 	if conflicts {
 		byName := map[string][]int{}
@@ -358,7 +366,7 @@ func newEncoding(p *Problem, conflicts bool) *encoding {
 		}
 		for _, n := range names {
 			if len(byName[n]) > 1 {
-				e.base = append(e.base, gsat.AtMost1(byName[n]...))
+				e.amo = append(e.amo, byName[n])
 			}
 		}
 	}
@@ -372,26 +380,143 @@ func (e *encoding) sat(installed []int) bool {
 }
 
 func (e *encoding) satLits(installed, extra []int) bool {
-	constrs := make([]gsat.CardConstr, 0, len(e.base)+len(installed)+len(extra)+1)
-	constrs = append(constrs, e.base...)
+	assign := make([]int8, e.nbVars+1) // 1 true, -1 false, 0 open
+	set := func(l int) bool {
+		v, val := l, int8(1)
+		if l < 0 {
+			v, val = -l, -1
+		}
+		if v <= 0 || v > e.nbVars {
+			return false
+		}
+		if assign[v] != 0 {
+			return assign[v] == val
+		}
+		assign[v] = val
+		return true
+	}
 	for _, v := range installed {
-		constrs = append(constrs, gsat.AtLeast1(v+1))
+		if !set(v + 1) {
+			return false
+		}
 	}
 	for _, l := range extra {
-		constrs = append(constrs, gsat.AtLeast1(l))
+		if !set(l) {
+			return false
+		}
 	}
-	// Mention every variable so the model covers all of them.
-	constrs = append(constrs, gsat.CardConstr{Lits: []int{e.nbVars, -e.nbVars}, AtLeast: 1})
-	s := gsat.New(gsat.ParseCardConstrs(constrs))
-	if s.Solve() != gsat.Sat {
+	if !e.propagate(assign, set) {
 		return false
 	}
-	m := s.Model()
-	e.witness = make([]bool, e.nbVars+1)
-	for i := 1; i <= e.nbVars && i-1 < len(m); i++ {
-		e.witness[i] = m[i-1]
+	// What propagation left open goes to the SAT solver: the clauses not
+	// yet satisfied, without their false literals, and the groups with
+	// more than one open member.
+	var constrs []gsat.CardConstr
+	for _, c := range e.clauses {
+		var open []int
+		satisfied := false
+		for _, l := range c {
+			switch val := assign[abs(l)]; {
+			case val == 0:
+				open = append(open, l)
+			case (val > 0) == (l > 0):
+				satisfied = true
+			}
+			if satisfied {
+				break
+			}
+		}
+		if !satisfied {
+			constrs = append(constrs, gsat.AtLeast1(open...))
+		}
+	}
+	for _, g := range e.amo {
+		var open []int
+		for _, v := range g {
+			if assign[v] == 0 {
+				open = append(open, v)
+			}
+		}
+		if len(open) > 1 {
+			constrs = append(constrs, gsat.AtMost1(open...))
+		}
+	}
+	witness := make([]bool, e.nbVars+1)
+	for v := 1; v <= e.nbVars; v++ {
+		witness[v] = assign[v] > 0
+	}
+	if len(constrs) > 0 {
+		s := gsat.New(gsat.ParseCardConstrs(constrs))
+		if s.Solve() != gsat.Sat {
+			return false
+		}
+		m := s.Model()
+		for v := 1; v <= e.nbVars; v++ {
+			if assign[v] == 0 && v-1 < len(m) {
+				witness[v] = m[v-1]
+			}
+		}
+	}
+	e.witness = witness
+	return true
+}
+
+// propagate does unit propagation to a fixpoint: a clause with one open
+// literal and the others false forces it, a group with a true member
+// makes the others false. It reports false on a conflict.
+func (e *encoding) propagate(assign []int8, set func(int) bool) bool {
+	for changed := true; changed; {
+		changed = false
+		for _, c := range e.clauses {
+			open, last := 0, 0
+			satisfied := false
+			for _, l := range c {
+				val := assign[abs(l)]
+				if val == 0 {
+					open++
+					last = l
+				} else if (val > 0) == (l > 0) {
+					satisfied = true
+					break
+				}
+			}
+			switch {
+			case satisfied:
+			case open == 0:
+				return false
+			case open == 1:
+				set(last)
+				changed = true
+			}
+		}
+		for _, g := range e.amo {
+			trueCount := 0
+			for _, v := range g {
+				if assign[v] > 0 {
+					trueCount++
+				}
+			}
+			if trueCount > 1 {
+				return false
+			}
+			if trueCount == 1 {
+				for _, v := range g {
+					if assign[v] == 0 {
+						assign[v] = -1
+						changed = true
+					}
+				}
+			}
+		}
 	}
 	return true
+}
+
+func abs(x int) int {
+	if x < 0 {
+		return -x
+	}
+	return x
 }
 
 // holds reports whether the witness model has all lits true.
@@ -410,30 +535,49 @@ func (e *encoding) holds(lits []int) bool {
 // transaction returns what gets installed with the assumed solvables, or
 // false when they cannot be installed together. Dependencies are met in
 // breadth-first order, each by its newest provider that keeps the problem
-// satisfiable; the model of the last check is the witness that lets most
-// choices skip the solver.
+// satisfiable, as libsolv's policy does.
+//
+// A plain greedy pass (newest provider not in conflict with what is chosen)
+// is tried first: when it gets through, each choice it made was the first
+// one that could be extended, so it is exactly the SAT-guided result, found
+// without calling the solver. Only a dead end falls back to SAT-guided
+// choices.
 func (e *encoding) transaction(assume []int) ([]int, bool) {
+	if out, ok := e.greedy(assume, false); ok {
+		return out, true
+	}
 	e.witness = nil
 	if !e.sat(assume) {
 		return nil, false
 	}
+	return e.greedy(assume, true)
+}
+
+// greedy builds a transaction; with guided, a choice is taken only when
+// the SAT solver shows it can be completed (the witness model skips most
+// calls).
+func (e *encoding) greedy(assume []int, guided bool) ([]int, bool) {
 	chosen := map[int]bool{}
+	byName := map[string]int{}
 	var chosenLits []int // solvable and alternative variables decided true
 	var queue []int
+	take := func(v int) {
+		chosen[v] = true
+		byName[e.p.Solvables[v].Name] = v
+		chosenLits = append(chosenLits, v+1)
+		queue = append(queue, v)
+	}
 	for _, v := range assume {
 		if !chosen[v] {
-			chosen[v] = true
-			chosenLits = append(chosenLits, v+1)
-			queue = append(queue, v)
+			take(v)
 		}
 	}
 	try := func(l int) bool {
-		want := append(slices.Clone(chosenLits), l)
-		if e.holds(want) || e.satLits(nil, want) {
-			chosenLits = want
+		if !guided {
 			return true
 		}
-		return false
+		want := append(slices.Clone(chosenLits), l)
+		return e.holds(want) || e.satLits(nil, want)
 	}
 	meet := func(t Term) bool {
 		for _, q := range t.Providers {
@@ -442,9 +586,11 @@ func (e *encoding) transaction(assume []int) ([]int, bool) {
 			}
 		}
 		for _, q := range e.newestFirst(t.Providers) {
+			if _, taken := byName[e.p.Solvables[q].Name]; taken && e.conflicts {
+				continue
+			}
 			if try(q + 1) {
-				chosen[q] = true
-				queue = append(queue, q)
+				take(q)
 				return true
 			}
 		}
@@ -467,6 +613,9 @@ func (e *encoding) transaction(assume []int) ([]int, bool) {
 			found := false
 			for i, y := range e.alts[v] {
 				if slices.Contains(chosenLits, y) || try(y) {
+					if !slices.Contains(chosenLits, y) {
+						chosenLits = append(chosenLits, y)
+					}
 					alt, found = alts[i], true
 					break
 				}

@@ -87,10 +87,12 @@ func Module(name, stream string, version uint64, context string, base expand.NSV
 	return b
 }
 
+// snapshot returns the builds recorded so far; Add only appends, so the
+// slice read under the lock stays valid.
 func (r *Resolver) snapshot() []Build {
 	r.mu.RLock()
 	defer r.mu.RUnlock()
-	return slices.Clone(r.builds)
+	return r.builds[:len(r.builds):len(r.builds)]
 }
 
 // Streams implements expand.Resolver.
