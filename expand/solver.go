@@ -301,7 +301,7 @@ type encoding struct {
 	// amo are the groups of which at most one may be true.
 	clauses [][]int
 	amo     [][]int
-	nbVars int
+	nbVars  int
 	// alts[v] are the variables of the alternatives of solvable v (nil
 	// with zero or one alternative).
 	alts [][]int
