@@ -112,6 +112,9 @@ func Expand(ctx context.Context, s *modulemd.Stream, opts Options, r Resolver) (
 	if r == nil {
 		return nil, errors.New("expand: no resolver")
 	}
+	if slices.Contains(s.Dependencies, nil) {
+		return nil, rida.Errorf(rida.CodeInvalid, "The modulemd has an empty dependency block")
+	}
 	e := &expander{opts: opts, r: r, baseNames: opts.BaseModuleNames}
 	if e.baseNames == nil {
 		e.baseNames = DefaultBaseModuleNames
