@@ -84,10 +84,16 @@ type Solver interface {
 
 // SATSolver is the Solver over the gophersat CDCL SAT solver: one variable
 // per solvable, at most one per module name, each requirement a clause
-// "solvable → some provider". Each combination is tried with its direct
-// providers assumed; the transaction is then built like libsolv's: every
+// "solvable → some provider" (an auxiliary variable per alternative when a
+// build has several dependency blocks). Each combination is tried with its
+// direct providers assumed; the transaction is built like libsolv's: every
 // unmet dependency gets its newest provider that keeps the problem
-// satisfiable, so nothing is installed that no dependency asks for.
+// satisfiable, so nothing is installed that no dependency asks for. A plain
+// greedy pass settles the easy cases without the solver (provably the same
+// answer, see transaction); otherwise each choice is checked by unit
+// propagation and then gophersat on what propagation leaves open. The
+// module cannot be installed at all exactly when every combination fails,
+// since any model installs one of them.
 type SATSolver struct {
 	// MaxCombinations bounds the combinations tried (0: 100000), so a
 	// submission cannot make the server enumerate without end.
