@@ -17,7 +17,7 @@ const (
 	deleteBaseModuleSQL    = `DELETE FROM module_builds_base_modules WHERE module_build_id = ?`
 	selectModuleIDByNSVC   = `SELECT id, state, rev FROM module_builds WHERE name = ? AND stream = ? AND version = ? AND context = ?`
 	updateImportedSQL      = `UPDATE module_builds SET modulemd = ?, koji_tag = ?, stream_version = ?, buildrequires = ?,
- time_modified = ?, rev = rev + 1 WHERE id = ? AND rev = ?`
+ requires = ?, commit_ref = ?, mse = ?, time_modified = ?, rev = rev + 1 WHERE id = ? AND rev = ?`
 )
 
 // insertAssociations writes the virtual streams and base-module links of a
@@ -56,7 +56,8 @@ func insertAssociations(ctx context.Context, r runner, id int64, m *rida.ModuleB
 // as a base module like platform (MBS's import_mmd): a new N:S:V:C is
 // created in m.State (normally ready) with a trace row and an outbox event;
 // an existing one in the ready state has its modulemd, Koji tag, stream
-// version, buildrequires, virtual streams and base modules replaced, under
+// version, buildrequires, requires, commit, MSE flag, virtual streams and
+// base modules replaced, under
 // compare-and-set. It reports whether the build was created. Updating a
 // build that is not ready is a CodeConflict: it is a real build, not
 // metadata.
@@ -89,6 +90,10 @@ func (db *DB) ImportModuleBuild(ctx context.Context, m *rida.ModuleBuild) (*rida
 		if err != nil {
 			return nil, false, fmt.Errorf("import module build: encode buildrequires: %w", err)
 		}
+		requires, err := jsonColumn(m.Requires, m.Requires == nil)
+		if err != nil {
+			return nil, false, fmt.Errorf("import module build: encode requires: %w", err)
+		}
 		var streamVersion any
 		if m.StreamVersion != nil {
 			streamVersion = *m.StreamVersion
@@ -96,7 +101,7 @@ func (db *DB) ImportModuleBuild(ctx context.Context, m *rida.ModuleBuild) (*rida
 		err = db.inTx(ctx, func(tx *sql.Tx) error {
 			r := db.run(tx)
 			res, err := r.exec(ctx, updateImportedSQL, m.Modulemd, nullString(m.KojiTag), streamVersion, brs,
-				db.d.timeArg(db.nowUTC()), id, rev)
+				requires, nullString(m.Commit), m.MSE, db.d.timeArg(db.nowUTC()), id, rev)
 			if err != nil {
 				return err
 			}

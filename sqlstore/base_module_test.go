@@ -33,12 +33,18 @@ func TestImportModuleBuild(t *testing.T) {
 		again.Modulemd = "document: modulemd\nversion: 2\n# updated\n"
 		again.VirtualStreams = []string{"fedora"}
 		again.StreamVersion = ptr(280000.0)
+		again.Requires = []map[string][]string{{"platform": {"f28"}}}
+		again.Commit = "virtual"
+		again.MSE = true
 		got2, created, err := db.ImportModuleBuild(ctx, again)
 		if err != nil || created {
 			t.Fatalf("second import: created %v, %v", created, err)
 		}
 		if got2.ID != got.ID || got2.KojiTag != "module-f28-build-v2" || got2.Modulemd != again.Modulemd || got2.Rev != got.Rev+1 {
 			t.Errorf("updated build = %+v (was id %d rev %d)", got2, got.ID, got.Rev)
+		}
+		if diff := cmp.Diff(again.Requires, got2.Requires); diff != "" || got2.Commit != "virtual" || !got2.MSE {
+			t.Errorf("import update: requires (-want +got):\n%s; commit %q, mse %v", diff, got2.Commit, got2.MSE)
 		}
 		if diff := cmp.Diff([]string{"fedora"}, got2.VirtualStreams); diff != "" {
 			t.Errorf("virtual streams after update (-want +got):\n%s", diff)

@@ -20,7 +20,7 @@ const moduleColumns = `id, name, stream, version, context, build_context, build_
  runtime_context, ref_build_context, state, state_reason, owner, scmurl, modulemd, koji_tag,
  cg_build_koji_tag, rebuild_strategy, scratch, batch, new_repo_task_id, stream_version, srpms,
  buildrequires, time_submitted, time_modified, time_completed, reused_module_id, koji_build_id,
- koji_cg_token, rev`
+ koji_cg_token, rev, requires, commit_ref, mse`
 
 // moduleRow holds the scan targets of one module build row. A list query
 // reuses one moduleRow (and its dest slice) for every row, so scanning does
@@ -33,6 +33,8 @@ type moduleRow struct {
 	runtimeContext, refBuildContext            textValue
 	stateReason, scmurl, kojiTag, cgBuildTag   textValue
 	srpms, buildRequires, kojiCGToken          textValue
+	requires, commit                           textValue
+	mse                                        boolValue
 	state, batch                               intValue
 	scratch                                    boolValue
 	newRepoTaskID, reusedModuleID, kojiBuildID intValue
@@ -49,7 +51,7 @@ func newModuleRow() *moduleRow {
 		&r.owner, &r.scmurl, &r.modulemd, &r.kojiTag, &r.cgBuildTag, &r.rebuildStrategy,
 		&r.scratch, &r.batch, &r.newRepoTaskID, &r.streamVersion, &r.srpms, &r.buildRequires,
 		&r.submitted, &r.modified, &r.completed, &r.reusedModuleID, &r.kojiBuildID,
-		&r.kojiCGToken, &r.rev}
+		&r.kojiCGToken, &r.rev, &r.requires, &r.commit, &r.mse}
 	return r
 }
 
@@ -65,6 +67,7 @@ func (r *moduleRow) build() (*rida.ModuleBuild, error) {
 		Scratch: bool(r.scratch), Batch: int(r.batch.V), NewRepoTaskID: r.newRepoTaskID.V,
 		TimeSubmitted: r.submitted.Time, TimeModified: r.modified.Time, TimeCompleted: r.completed.ptr(),
 		KojiBuildID: r.kojiBuildID.V, KojiCGToken: r.kojiCGToken.V, Rev: r.rev.V,
+		Commit: r.commit.V, MSE: bool(r.mse),
 	}
 	if r.streamVersion.Valid {
 		v := r.streamVersion.V
@@ -82,6 +85,11 @@ func (r *moduleRow) build() (*rida.ModuleBuild, error) {
 	if r.buildRequires.Valid {
 		if err := json.Unmarshal([]byte(r.buildRequires.V), &m.BuildRequires); err != nil {
 			return nil, fmt.Errorf("module build %d: decode buildrequires: %w", r.id.V, err)
+		}
+	}
+	if r.requires.Valid {
+		if err := json.Unmarshal([]byte(r.requires.V), &m.Requires); err != nil {
+			return nil, fmt.Errorf("module build %d: decode requires: %w", r.id.V, err)
 		}
 	}
 	return m, nil
@@ -113,8 +121,8 @@ const insertModuleSQL = `INSERT INTO module_builds (name, stream, version, conte
  build_context_no_bms, runtime_context, ref_build_context, state, state_reason, owner, scmurl,
  modulemd, koji_tag, cg_build_koji_tag, rebuild_strategy, scratch, batch, new_repo_task_id,
  stream_version, srpms, buildrequires, time_submitted, time_modified, time_completed,
- reused_module_id, koji_build_id, koji_cg_token, rev)
- VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1)
+ reused_module_id, koji_build_id, koji_cg_token, requires, commit_ref, mse, rev)
+ VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1)
  RETURNING id`
 
 const insertModuleTraceSQL = `INSERT INTO module_builds_trace (module_id, state_time, state, state_reason)
@@ -152,6 +160,10 @@ func (db *DB) CreateModuleBuild(ctx context.Context, m *rida.ModuleBuild) error 
 	if err != nil {
 		return fmt.Errorf("create module build: encode buildrequires: %w", err)
 	}
+	requires, err := jsonColumn(m.Requires, m.Requires == nil)
+	if err != nil {
+		return fmt.Errorf("create module build: encode requires: %w", err)
+	}
 	now := db.nowUTC()
 	nowArg := db.d.timeArg(now)
 	created := *m
@@ -185,7 +197,7 @@ func (db *DB) CreateModuleBuild(ctx context.Context, m *rida.ModuleBuild) error 
 			created.Batch, nullInt64(created.NewRepoTaskID), streamVersion, srpms, brs,
 			nowArg, nowArg, db.d.nullTimeArg(created.TimeCompleted),
 			nullPtrInt64(created.ReusedModuleID), nullInt64(created.KojiBuildID),
-			nullString(created.KojiCGToken),
+			nullString(created.KojiCGToken), requires, nullString(created.Commit), created.MSE,
 		).Scan(&created.ID)
 		if err != nil {
 			if isUniqueViolation(err) {

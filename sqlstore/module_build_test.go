@@ -57,6 +57,11 @@ func fullModuleBuild() *rida.ModuleBuild {
 	m.TimeCompleted = ptr(time.Date(2023, 5, 6, 7, 8, 9, 123456000, time.UTC))
 	m.KojiBuildID = 4242
 	m.KojiCGToken = "token"
+	// Two dependency blocks; an empty stream list (any stream) must stay
+	// distinct from a missing one.
+	m.Requires = []map[string][]string{{"platform": {"f39"}, "nodejs": {}}, {"platform": {"f40", "-f38"}}}
+	m.Commit = "0123456789abcdef0123456789abcdef01234567"
+	m.MSE = true
 	ts := rida.TaskOpen
 	m.Components[1].TaskID = 1001
 	m.Components[1].TaskState = &ts
