@@ -141,6 +141,7 @@ func staticQueries() []string {
 			qs = append(qs, updateModuleStateSQL(completed, reason))
 		}
 	}
+	qs = append(qs, resolverStaticQueries()...)
 	for mask := range 8 {
 		qs = append(qs, updateComponentStateSQL(mask&1 != 0, mask&2 != 0, mask&4 != 0))
 	}
