@@ -86,6 +86,14 @@ type ModuleBuild struct {
 	// Rev is the compare-and-set counter: every write checks and bumps it.
 	Rev int64
 
+	// Requires are the runtime requires of each dependency block of the
+	// modulemd (module name → streams), and Commit and MSE are
+	// xmd.mbs.commit and xmd.mbs.mse: what stream expansion reads of a
+	// candidate build, kept in columns so it never parses stored modulemd.
+	Requires []map[string][]string
+	Commit   string
+	MSE      bool
+
 	// VirtualStreams are the other streams a base module answers to
 	// (xmd.mbs.virtual_streams, e.g. platform:f40 is also "fedora").
 	VirtualStreams []string
@@ -282,6 +290,44 @@ type ModuleBuildService interface {
 	// or a module built elsewhere) as a ready build, creating it or updating
 	// the one with the same N:S:V:C, and returns MBS's messages about it.
 	ImportModule(ctx context.Context, req ImportRequest) (*ModuleBuild, []string, error)
+	// SubmitModuleBuild verifies a submission, expands its streams and
+	// creates one build per expanded context (or, for a dry run, explains
+	// what it would create).
+	SubmitModuleBuild(ctx context.Context, req SubmitRequest) (*Submission, error)
+}
+
+// SubmitRequest is a module build submission: MBS's POST module-builds
+// parameters (mbs.md §1.6).
+type SubmitRequest struct {
+	// SCMURL and Branch name the module's repository, commit and branch.
+	SCMURL, Branch string
+	// Modulemd is a YAML submission (instead of SCMURL), with ModuleName
+	// used when the modulemd has no name and ModuleStream overriding its
+	// stream.
+	Modulemd, ModuleName, ModuleStream string
+	// Owner is the submitting user.
+	Owner string
+	// RebuildStrategy overrides the server's default when allowed.
+	RebuildStrategy RebuildStrategy
+	// BuildrequireOverrides and RequireOverrides replace the stream lists
+	// of the named modules.
+	BuildrequireOverrides, RequireOverrides map[string][]string
+	Scratch                                 bool
+	// DryRun computes everything, creates nothing, and explains.
+	DryRun bool
+}
+
+// Submission is the outcome of a submission: the builds it created,
+// resumed, or found already existing (one per expanded context), and for a
+// dry run the explanation of each choice.
+type Submission struct {
+	Builds []*ModuleBuild
+	// Created tells, per build, whether this submission created (or
+	// resumed) it rather than finding it.
+	Created []bool
+	// Explanation says which buildrequire combinations were chosen or
+	// rejected and why; filled for dry runs.
+	Explanation []string
 }
 
 // ImportRequest names the modulemd to import: an SCM URL (MBS's form or the

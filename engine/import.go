@@ -213,10 +213,17 @@ func (im *Importer) moduleBuild(ctx context.Context, s *modulemd.Stream) (*rida.
 		return nil, fmt.Errorf("emit imported modulemd: %w", err)
 	}
 	kojiTag, _ := mbs["koji_tag"].(string)
+	commit, _ := mbs["commit"].(string)
+	mse, _ := mbs["mse"].(bool)
 	m := &rida.ModuleBuild{
 		Name: s.Name, Stream: s.Stream, Version: s.Version, Context: s.Context, State: rida.ModuleReady,
 		Owner: importOwner, Modulemd: string(text), KojiTag: kojiTag, RebuildStrategy: rida.RebuildAll,
-		BuildRequires: brs, VirtualStreams: virtualStreams,
+		BuildRequires: brs, VirtualStreams: virtualStreams, Commit: commit, MSE: mse,
+	}
+	for _, dep := range s.Dependencies {
+		if len(dep.Requires) > 0 {
+			m.Requires = append(m.Requires, dep.Requires)
+		}
 	}
 	if isBase {
 		if v, ok := expand.StreamVersion(s.Stream, true, im.config.StreamSuffixes); ok {

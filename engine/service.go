@@ -20,20 +20,38 @@ type Store interface {
 
 // Service implements rida.ModuleBuildService.
 type Service struct {
-	store    Store
-	importer *Importer
-	logger   *slog.Logger
+	store     Store
+	importer  *Importer
+	submitter *Submitter
+	logger    *slog.Logger
 }
 
 var _ rida.ModuleBuildService = (*Service)(nil)
 
-// NewService returns a Service over store. A nil importer refuses imports;
-// a nil logger discards.
-func NewService(store Store, importer *Importer, logger *slog.Logger) *Service {
+// NewService returns a Service over store. A nil importer refuses imports,
+// a nil submitter submissions; a nil logger discards.
+func NewService(store Store, importer *Importer, submitter *Submitter, logger *slog.Logger) *Service {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	return &Service{store: store, importer: importer, logger: logger}
+	return &Service{store: store, importer: importer, submitter: submitter, logger: logger}
+}
+
+// SubmitModuleBuild implements rida.ModuleBuildService.
+func (s *Service) SubmitModuleBuild(ctx context.Context, req rida.SubmitRequest) (*rida.Submission, error) {
+	if s.submitter == nil {
+		return nil, rida.Errorf(rida.CodeUnavailable, "This server does not accept module builds: it has no submission pipeline configured")
+	}
+	sub, err := s.submitter.Submit(ctx, req)
+	if err != nil {
+		return nil, err
+	}
+	for i, m := range sub.Builds {
+		if sub.Created[i] {
+			s.logger.InfoContext(ctx, "module build submitted", "module_build_id", m.ID, "nsvc", m.NSVC(), "owner", req.Owner)
+		}
+	}
+	return sub, nil
 }
 
 // ImportModule implements rida.ModuleBuildService.

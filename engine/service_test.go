@@ -43,7 +43,7 @@ func mustBuild(t *testing.T, db *sqlstore.DB, name string, states ...rida.Module
 
 func TestService_CancelModuleBuild(t *testing.T) {
 	db := mustStore(t)
-	svc := engine.NewService(db, nil, nil)
+	svc := engine.NewService(db, nil, nil, nil)
 	ctx := t.Context()
 	for _, c := range []struct {
 		name   string
@@ -85,7 +85,7 @@ func TestService_CancelModuleBuild(t *testing.T) {
 // already failed, and the trace has one failed entry.
 func TestService_CancelConcurrent(t *testing.T) {
 	db := mustStore(t)
-	svc := engine.NewService(db, nil, nil)
+	svc := engine.NewService(db, nil, nil, nil)
 	m := mustBuild(t, db, "racy")
 	var wg sync.WaitGroup
 	errs := make([]error, 8)
@@ -124,8 +124,8 @@ func TestService_CancelConcurrent(t *testing.T) {
 func TestService_ImportDisabled(t *testing.T) {
 	db := mustStore(t)
 	for _, svc := range []*engine.Service{
-		engine.NewService(db, nil, nil),
-		engine.NewService(db, engine.NewImporter(db, nil, engine.ImportConfig{}), nil),
+		engine.NewService(db, nil, nil, nil),
+		engine.NewService(db, engine.NewImporter(db, nil, engine.ImportConfig{}), nil, nil),
 	} {
 		_, _, err := svc.ImportModule(t.Context(), rida.ImportRequest{Modulemd: "x"})
 		if rida.ErrorCodeOf(err) != rida.CodeForbidden || !strings.Contains(err.Error(), "Import module API is disabled.") {

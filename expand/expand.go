@@ -645,10 +645,10 @@ func (e *expander) result(mmd *modulemd.Stream, cands []Candidate, block int, in
 			return nil, rida.Errorf(rida.CodeUnprocessable, "Buildrequire %s-%s-%d is in \"%s\" state", c.Name, c.Stream, c.Version, c.BusySibling.String())
 		}
 		if c.Ref == "" {
-			return nil, &rida.Error{Code: rida.CodeInternal, Message: fmt.Sprintf("The module %q didn't contain a commit hash in its xmd", c.Name)}
+			return nil, &rida.Error{Code: rida.CodeUnprocessable, Message: fmt.Sprintf("The module %q didn't contain a commit hash in its xmd", c.Name)}
 		}
 		if !c.MSE {
-			return nil, &rida.Error{Code: rida.CodeInternal, Message: fmt.Sprintf("The module %q is not built using Module Stream Expansion. Please rebuild this module first", c.NSVC.String())}
+			return nil, &rida.Error{Code: rida.CodeUnprocessable, Message: fmt.Sprintf("The module %q is not built using Module Stream Expansion. Please rebuild this module first", c.NSVC.String())}
 		}
 		v := strconv.FormatUint(c.Version, 10)
 		br := rida.BuildRequire{Stream: c.Stream, Version: v, Context: c.Context, Ref: c.Ref, KojiTag: c.KojiTag}

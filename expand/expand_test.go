@@ -242,7 +242,7 @@ func TestExpandTransitiveConflict(t *testing.T) {
 		expandtest.Module("baz", "2", 1, "c", f29.NSVC, deps{"platform": {"f29"}}),
 	)
 	_, err := expand.Expand(context.Background(), submission([2]deps{{"platform": {"f29"}, "gtk": {"1"}, "foo": {"1"}}, nil}), expand.Options{}, r)
-	wantError(t, err, rida.CodeInternal, "Problems were found during module dependency resolution: The module has conflicting buildrequires of: baz:1:1:c and baz:2:1:c")
+	wantError(t, err, rida.CodeUnprocessable, "Problems were found during module dependency resolution: The module has conflicting buildrequires of: baz:1:1:c and baz:2:1:c")
 }
 
 // A combination that cannot be installed is rejected, with its reason,

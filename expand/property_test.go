@@ -224,11 +224,11 @@ func TestExpandMatchesBruteForce(t *testing.T) {
 				t.Fatalf("Expand: %v", err)
 			case re.Code == rida.CodeInvalid && len(want) > 0:
 				t.Fatalf("Expand found nothing (%v) but these combinations work: %v", err, slices.Sorted(maps.Keys(want)))
-			case re.Code == rida.CodeInternal && !blockWithout:
+			case re.Code == rida.CodeUnprocessable && !blockWithout:
 				// MBS fails the whole submission when one block cannot
 				// be installed at all; every block here can.
 				t.Fatalf("Expand failed (%v) but every block works: %v", err, slices.Sorted(maps.Keys(want)))
-			case re.Code != rida.CodeInvalid && re.Code != rida.CodeInternal:
+			case re.Code != rida.CodeInvalid && re.Code != rida.CodeUnprocessable:
 				t.Fatalf("Expand: %v", err)
 			}
 			return

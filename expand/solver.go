@@ -76,7 +76,7 @@ type Rejection struct {
 // one installing the newest builds — and every other combination tried as a
 // Rejection. When the module cannot be installed with any combination the
 // error is MBS's "Problems were found during module dependency resolution"
-// (CodeInternal, as MBS answers 500). No combination at all (a term without
+// (CodeUnprocessable: MBS answers 500, but this is the submitter's dependency problem and its message must reach them). No combination at all (a term without
 // providers) is not an error: both lists are empty.
 type Solver interface {
 	Solve(ctx context.Context, p *Problem) ([]Solution, []Rejection, error)
@@ -198,7 +198,7 @@ func (s SATSolver) Solve(ctx context.Context, p *Problem) (sols []Solution, rej 
 		// term, which is one of the combinations tried: none worked, so
 		// the module cannot be installed at all, which libsolv reports as
 		// a problem of its job.
-		return nil, rej, &rida.Error{Code: rida.CodeInternal, Message: "Problems were found during module dependency resolution: " + p.explainUnsat()}
+		return nil, rej, &rida.Error{Code: rida.CodeUnprocessable, Message: "Problems were found during module dependency resolution: " + p.explainUnsat()}
 	}
 	return sols, rej, nil
 }

@@ -167,6 +167,45 @@ func (c *Client) CancelModuleBuild(ctx context.Context, id int64, user string) (
 	return fromVerbose(&dto)
 }
 
+// SubmitModuleBuild implements rida.ModuleBuildService.
+func (c *Client) SubmitModuleBuild(ctx context.Context, req rida.SubmitRequest) (*rida.Submission, error) {
+	body := submitBody{
+		SCMURL: req.SCMURL, Branch: req.Branch, Modulemd: req.Modulemd, ModuleName: req.ModuleName,
+		ModuleStream: req.ModuleStream, Owner: req.Owner, RebuildStrategy: string(req.RebuildStrategy),
+		BuildrequireOverrides: req.BuildrequireOverrides, RequireOverrides: req.RequireOverrides,
+	}
+	if req.Scratch {
+		body.Scratch = json.RawMessage("true")
+	}
+	var query url.Values
+	sub := &rida.Submission{}
+	var dtos []moduleVerbose
+	if req.DryRun {
+		query = url.Values{"dry_run": {"true"}}
+		var resp struct {
+			Builds      []moduleVerbose `json:"builds"`
+			Explanation []string        `json:"explanation"`
+		}
+		if err := c.do(ctx, http.MethodPost, clientPrefix+"/module-builds/", query, body, &resp); err != nil {
+			return nil, err
+		}
+		dtos, sub.Explanation = resp.Builds, resp.Explanation
+	} else if err := c.do(ctx, http.MethodPost, clientPrefix+"/module-builds/", nil, body, &dtos); err != nil {
+		return nil, err
+	}
+	for i := range dtos {
+		m, err := fromVerbose(&dtos[i])
+		if err != nil {
+			return nil, err
+		}
+		sub.Builds = append(sub.Builds, m)
+		// MBS's answer does not say which builds existed before; new and
+		// resumed ones are in init or wait.
+		sub.Created = append(sub.Created, !req.DryRun && (m.State == rida.ModuleInit || m.State == rida.ModuleWait))
+	}
+	return sub, nil
+}
+
 // ImportModule implements rida.ModuleBuildService.
 func (c *Client) ImportModule(ctx context.Context, req rida.ImportRequest) (*rida.ModuleBuild, []string, error) {
 	var resp struct {

@@ -13,6 +13,7 @@ func (s *Server) registerModuleRoutes() {
 	s.handle("GET /module-build-service/{v}/module-builds/{$}", s.listModuleBuilds)
 	s.handle("GET /module-build-service/{v}/module-builds/{id}", s.getModuleBuild)
 	s.handle("PATCH /module-build-service/{v}/module-builds/{id}", s.patchModuleBuild)
+	s.handle("POST /module-build-service/{v}/module-builds/{$}", s.submitModuleBuild)
 }
 
 // outputMode is MBS's choice between short_json, json and extended_json.

@@ -13,6 +13,7 @@ import (
 func (s *Server) registerSeedRoutes() {
 	s.handle("GET /rida/module-builds/{$}", s.seedListModuleBuilds)
 	s.handle("GET /rida/module-builds/{id}", s.seedGetModuleBuild)
+	s.handle("POST /rida/module-builds/{$}", s.seedSubmit)
 }
 
 type seedItem struct {

@@ -17,6 +17,7 @@ type ModuleBuildService struct {
 	FindComponentBuildsFn    func(ctx context.Context, f rida.ComponentBuildFilter) ([]*rida.ComponentBuild, int, error)
 	CancelModuleBuildFn      func(ctx context.Context, id int64, user string) (*rida.ModuleBuild, error)
 	ImportModuleFn           func(ctx context.Context, req rida.ImportRequest) (*rida.ModuleBuild, []string, error)
+	SubmitModuleBuildFn      func(ctx context.Context, req rida.SubmitRequest) (*rida.Submission, error)
 }
 
 var _ rida.ModuleBuildService = (*ModuleBuildService)(nil)
@@ -49,4 +50,9 @@ func (s *ModuleBuildService) CancelModuleBuild(ctx context.Context, id int64, us
 // ImportModule calls ImportModuleFn.
 func (s *ModuleBuildService) ImportModule(ctx context.Context, req rida.ImportRequest) (*rida.ModuleBuild, []string, error) {
 	return s.ImportModuleFn(ctx, req)
+}
+
+// SubmitModuleBuild calls SubmitModuleBuildFn.
+func (s *ModuleBuildService) SubmitModuleBuild(ctx context.Context, req rida.SubmitRequest) (*rida.Submission, error) {
+	return s.SubmitModuleBuildFn(ctx, req)
 }

@@ -115,7 +115,7 @@ func BenchmarkAPI(b *testing.B) {
 		if !ok {
 			continue
 		}
-		srv := httpapi.NewServer(engine.NewService(db, nil, nil), nil, httpapi.DefaultConfig())
+		srv := httpapi.NewServer(engine.NewService(db, nil, nil, nil), nil, httpapi.DefaultConfig())
 		for _, c := range []struct{ name, path string }{
 			{"GetVerbose", "/module-build-service/2/module-builds/5000?verbose=true"},
 			{"ListPerPage100", "/module-build-service/2/module-builds/?per_page=100"},

@@ -56,6 +56,11 @@ type APIConfig struct {
 	RebuildStrategy              string   `yaml:"rebuild_strategy"`
 	AllowRebuildStrategyOverride bool     `yaml:"allow_rebuild_strategy_override"`
 	AllowedRebuildStrategies     []string `yaml:"allowed_rebuild_strategies"`
+	// YAMLSubmitAllowed accepts modulemd in the request body (MBS
+	// YAML_SUBMIT_ALLOWED); AllowScratch accepts scratch builds
+	// (MODULES_ALLOW_SCRATCH).
+	YAMLSubmitAllowed bool `yaml:"yaml_submit_allowed"`
+	AllowScratch      bool `yaml:"allow_scratch"`
 }
 
 // SCMConfig configures access to module and component repositories.

@@ -267,7 +267,9 @@ func TestServe_Routes(t *testing.T) {
 		{"seed_get", "GET", "/rida/module-builds/1", ""},
 		{"seed_get_not_found", "GET", "/rida/module-builds/999", ""},
 		{"seed_get_bad_id", "GET", "/rida/module-builds/abc", ""},
-		{"seed_post_not_allowed", "POST", "/rida/module-builds/", `{"scmurl": "git://x"}`},
+		{"seed_post_scm_not_allowed", "POST", "/rida/module-builds/", `{"scmurl": "git://pkgs.example.org/modules/foo.git/foo.yaml?#f1d2d2f924e986ac86fdf7b36c94bcdf32beec15"}`},
+		{"seed_post_no_scmurl", "POST", "/rida/module-builds/", `{}`},
+		{"seed_put_not_allowed", "PUT", "/rida/module-builds/", `{}`},
 		{"unknown_url", "GET", "/nowhere", ""},
 		{"list_default", "GET", mbs + "/1/module-builds/", ""},
 		{"list_short", "GET", mbs + "/2/module-builds/?short=true", ""},
@@ -297,7 +299,9 @@ func TestServe_Routes(t *testing.T) {
 		{"get_not_found", "GET", mbs + "/1/module-builds/999", ""},
 		{"get_bad_api_version", "GET", mbs + "/0/module-builds/1", ""},
 		{"put_not_allowed", "PUT", mbs + "/1/module-builds/1", `{}`},
-		{"post_not_allowed_yet", "POST", mbs + "/1/module-builds/", `{"scmurl": "git://x", "branch": "master"}`},
+		{"post_scm_not_allowed", "POST", mbs + "/1/module-builds/", `{"scmurl": "https://src.example.org/modules/testmodule.git?#620ec77", "branch": "master"}`},
+		{"post_invalid_scmurl", "POST", mbs + "/1/module-builds/", `{"scmurl": "git://x", "branch": "master"}`},
+		{"post_yaml_refused", "POST", mbs + "/2/module-builds/", `{"modulemd": "document: modulemd\nversion: 2\n"}`},
 		{"components", "GET", mbs + "/1/component-builds/", ""},
 		{"components_of_module", "GET", mbs + "/1/component-builds/?module_build=1&order_by=id", ""},
 		{"components_by_state", "GET", mbs + "/1/component-builds/?state=complete&state=FAILED", ""},
@@ -590,5 +594,120 @@ func TestServe_ImportModule(t *testing.T) {
 	}
 	if !strings.Contains(out.String(), "Module platform:f30:3:00000000 imported") {
 		t.Errorf("rida import-module printed %q", out.String())
+	}
+}
+
+const submitModuleYAML = `document: modulemd
+version: 2
+data:
+  summary: A test module
+  description: A test module in all its beautiful beauty.
+  license:
+    module: [MIT]
+  dependencies:
+  - buildrequires:
+      platform: [f28, f29]
+    requires:
+      platform: [f28, f29]
+  components:
+    rpms:
+      tangerine:
+        rationale: Sweet.
+        ref: main
+`
+
+// TestServe_Submit submits real git repositories through the seed and MBS
+// APIs and the CLI: expansion over platform f28 and f29 makes two builds.
+func TestServe_Submit(t *testing.T) {
+	gittest.SkipIfNoGit(t)
+	clk := &clock{t: time.Date(2026, 11, 21, 10, 0, 0, 0, time.UTC)}
+	repos := t.TempDir()
+	srv := startServer(t, filepath.Join(t.TempDir(), "rida.db"), clk,
+		"--allow-scm", "file://"+repos, "--rpms-base", "file://"+repos+"/rpms")
+	for _, stream := range []string{"f28", "f29"} {
+		ex := do(t, srv.base, request{"", "POST", "/module-build-service/1/import-module/",
+			`{"modulemd": ` + jsonString(strings.ReplaceAll(platformYAML, "f28", stream)) + `}`})
+		if ex.Status != 201 {
+			t.Fatalf("import platform:%s: %d %v", stream, ex.Status, ex.Body)
+		}
+	}
+	gittest.MustComponentRepo(t, repos, "tangerine")
+	url, commit := gittest.MustModuleRepo(t, repos, "testmodule", submitModuleYAML)
+	scmurl := url + "?#" + commit
+
+	// The seed API: {"scmurl"} → 201 {"id", "ids"}.
+	ex := do(t, srv.base, request{"", "POST", "/rida/module-builds/", `{"scmurl": "` + scmurl + `", "branch": "master"}`})
+	body, _ := ex.Body.(map[string]any)
+	ids, _ := body["ids"].([]any)
+	if ex.Status != 201 || body["id"] == nil || len(ids) != 2 {
+		t.Fatalf("seed submit: %d %v", ex.Status, ex.Body)
+	}
+	ex = do(t, srv.base, request{"", "GET", fmt.Sprintf("/rida/module-builds/%v", body["id"]), ""})
+	if got, _ := ex.Body.(map[string]any); ex.Status != 200 || got["state"] != "init" {
+		t.Errorf("seed get of a new build: %d %v", ex.Status, ex.Body)
+	}
+
+	// The same again: every NSVC exists → 409.
+	ex = do(t, srv.base, request{"", "POST", "/module-build-service/2/module-builds/", `{"scmurl": "` + scmurl + `", "branch": "master"}`})
+	if ex.Status != 409 {
+		t.Errorf("duplicate submission: %d %v", ex.Status, ex.Body)
+	}
+
+	// A dry run of a new commit explains and creates nothing.
+	url2, commit2 := gittest.MustModuleRepo(t, repos, "othermodule", submitModuleYAML)
+	ex = do(t, srv.base, request{"", "POST", "/module-build-service/2/module-builds/?dry_run=true", `{"scmurl": "` + url2 + "?#" + commit2 + `", "branch": "master"}`})
+	body, _ = ex.Body.(map[string]any)
+	builds, _ := body["builds"].([]any)
+	explanation, _ := body["explanation"].([]any)
+	if ex.Status != 200 || len(builds) != 2 || len(explanation) == 0 {
+		t.Errorf("dry run: %d %v", ex.Status, ex.Body)
+	}
+
+	// MBS v1 answers one object, v2 a list.
+	ex = do(t, srv.base, request{"", "POST", "/module-build-service/1/module-builds/", `{"scmurl": "` + url2 + "?#" + commit2 + `", "branch": "master", "owner": "alice"}`})
+	if got, _ := ex.Body.(map[string]any); ex.Status != 201 || got["owner"] != "alice" || got["state_name"] != "init" || got["name"] != "othermodule" {
+		t.Errorf("v1 submit: %d %v", ex.Status, ex.Body)
+	}
+
+	// Errors, each with its status.
+	for _, c := range []struct {
+		body   string
+		status int
+		want   string
+	}{
+		{`{"scmurl": "https://evil.example.org/modules/x.git?#abc", "branch": "master"}`, 403, "is not allowed"},
+		{`{"scmurl": "` + scmurl + `"}`, 400, "Missing branch"},
+		{`{"branch": "master"}`, 400, "Missing scmurl"},
+		{`{"scmurl": "` + scmurl + `", "branch": "master", "colour": "red"}`, 400, "unspecified parameters: colour"},
+		{`{"scmurl": "` + scmurl + `", "branch": "master", "buildrequire_overrides": {"platform": "f28"}}`, 400, "buildrequire_overrides"},
+		{`{"scmurl": "` + scmurl + `", "branch": "--upload-pack=touch /tmp/rida-pwned"}`, 400, ""},
+		{`{"scmurl": "` + url + `?#` + strings.Repeat("1", 40) + `", "branch": "master"}`, 422, "Perhaps you forgot to push"},
+		{`{"scmurl": "` + scmurl + `", "branch": "master", "buildrequire_overrides": {"platform": ["f99"]}}`, 422, ""},
+	} {
+		ex := do(t, srv.base, request{"", "POST", "/module-build-service/2/module-builds/", c.body})
+		msg, _ := ex.Body.(map[string]any)["message"].(string)
+		if ex.Status != c.status || !strings.Contains(msg, c.want) {
+			t.Errorf("POST %s: %d %q, want %d containing %q", c.body, ex.Status, msg, c.status, c.want)
+		}
+	}
+	if _, err := os.Stat("/tmp/rida-pwned"); err == nil {
+		t.Error("an injected git option ran")
+	}
+
+	// The CLI: explain, then submit.
+	url3, commit3 := gittest.MustModuleRepo(t, repos, "climodule", submitModuleYAML)
+	run := func(args ...string) string {
+		var out bytes.Buffer
+		m := &Main{Stdout: &out, Stderr: &out, Getenv: func(string) string { return "" }, Now: clk.Now}
+		if err := m.Run(t.Context(), append(args, "--server", srv.base)); err != nil {
+			t.Fatalf("rida %v: %v\n%s", args, err, out.String())
+		}
+		return out.String()
+	}
+	if out := run("explain", url3+"?#"+commit3, "--branch", "master"); strings.Count(out, "would build climodule:master:") != 2 || !strings.Contains(out, "buildrequires platform:f29:3:00000000") {
+		t.Errorf("rida explain:\n%s", out)
+	}
+	if out := run("submit", url3+"?#"+commit3, "--branch", "master", "--buildrequire", "platform:f29"); strings.Count(out, "climodule:master:29") != 1 {
+		t.Errorf("rida submit --buildrequire platform:f29:\n%s", out)
 	}
 }

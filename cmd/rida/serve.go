@@ -56,7 +56,14 @@ func (m *Main) serve(ctx context.Context, c Config) error {
 		Enabled: c.SCM.ImportEnabled, BaseModuleNames: c.BaseModuleNames,
 		SCMPolicy: rida.SCMPolicy{AllowedPrefixes: c.SCM.AllowedURLs},
 	})
-	service := engine.NewService(db, importer, logger.With("component", "service"))
+	submitter := engine.NewSubmitter(db, scm, db.Resolver(), engine.SubmitConfig{
+		SCMPolicy: rida.SCMPolicy{AllowedPrefixes: c.SCM.AllowedURLs}, RPMsBase: c.SCM.RPMsBase,
+		YAMLSubmitAllowed: c.API.YAMLSubmitAllowed, AllowScratch: c.API.AllowScratch,
+		BaseModuleNames: c.BaseModuleNames, RebuildStrategy: rida.RebuildStrategy(c.API.RebuildStrategy),
+		AllowRebuildStrategyOverride: c.API.AllowRebuildStrategyOverride,
+		AllowedRebuildStrategies:     c.httpConfig().AllowedRebuildStrategies, Now: m.Now,
+	})
+	service := engine.NewService(db, importer, submitter, logger.With("component", "service"))
 	srv := httpapi.NewServer(service, logger.With("component", "httpapi"), c.httpConfig())
 	if err := srv.Open(c.Listen); err != nil {
 		return err

@@ -1,0 +1,203 @@
+package engine_test
+
+import (
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/rida-build/rida"
+	"github.com/rida-build/rida/engine"
+	"github.com/rida-build/rida/expand/expandtest"
+	"github.com/rida-build/rida/git"
+	"github.com/rida-build/rida/git/gittest"
+	"github.com/rida-build/rida/sqlstore"
+)
+
+// testmoduleYAML buildrequires two platform streams: one submission, two
+// builds.
+const testmoduleYAML = `document: modulemd
+version: 2
+data:
+  summary: A test module
+  description: A test module in all its beautiful beauty.
+  license:
+    module: [MIT]
+  dependencies:
+  - buildrequires:
+      platform: [f28, f29]
+    requires:
+      platform: [f28, f29]
+  components:
+    rpms:
+      tangerine:
+        rationale: Sweet.
+        ref: main
+        buildorder: 10
+      perl-Tangerine:
+        rationale: Sweeter.
+        ref: main
+`
+
+// submitWorld is a store with platform f28 and f29 imported, component and
+// module repositories under root, and a Submitter over them.
+type submitWorld struct {
+	db        *sqlstore.DB
+	submitter *engine.Submitter
+	root      string
+}
+
+func newSubmitWorld(t *testing.T, config engine.SubmitConfig) *submitWorld {
+	t.Helper()
+	gittest.SkipIfNoGit(t)
+	db := mustStore(t)
+	root := t.TempDir()
+	gittest.MustComponentRepo(t, root, "tangerine")
+	gittest.MustComponentRepo(t, root, "perl-Tangerine")
+	scm, err := git.New(git.Config{CacheDir: filepath.Join(t.TempDir(), "cache"), AllowedSchemes: []string{"file"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	im := engine.NewImporter(db, nil, engine.ImportConfig{Enabled: true})
+	for _, stream := range []string{"f28", "f29"} {
+		if _, _, err := im.ImportModule(t.Context(), rida.ImportRequest{Modulemd: doc("platform", stream,
+			"  xmd:\n    mbs:\n      buildrequires: {}\n      mse: TRUE\n      koji_tag: module-"+stream+"-build\n")}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	resolver := expandtest.New(expandtest.Platform("f28", 1), expandtest.Platform("f29", 1))
+	config.SCMPolicy = rida.SCMPolicy{AllowedPrefixes: []string{"file://" + root}}
+	config.RPMsBase = "file://" + root + "/rpms"
+	config.Now = func() time.Time { return time.Date(2026, 11, 21, 10, 0, 0, 0, time.UTC) }
+	return &submitWorld{db: db, submitter: engine.NewSubmitter(db, scm, resolver, config), root: root}
+}
+
+func TestSubmitter_Submit(t *testing.T) {
+	w := newSubmitWorld(t, engine.SubmitConfig{})
+	ctx := t.Context()
+	url, commit := gittest.MustModuleRepo(t, w.root, "testmodule", testmoduleYAML)
+	req := rida.SubmitRequest{SCMURL: url + "?#" + commit, Branch: "master", Owner: "alice"}
+
+	dry := req
+	dry.DryRun = true
+	sub, err := w.submitter.Submit(ctx, dry)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(sub.Builds) != 2 || len(sub.Explanation) < 2 || sub.Builds[0].ID != 0 {
+		t.Fatalf("dry run = %+v", sub)
+	}
+	if _, total, _ := w.db.FindModuleBuilds(ctx, rida.ModuleBuildFilter{Name: ptr("testmodule")}); total != 0 {
+		t.Fatalf("a dry run created %d builds", total)
+	}
+
+	sub, err = w.submitter.Submit(ctx, req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(sub.Builds) != 2 || !sub.Created[0] || !sub.Created[1] {
+		t.Fatalf("submission = %+v", sub)
+	}
+	contexts := map[string]bool{}
+	for _, b := range sub.Builds {
+		got, err := w.db.FindModuleBuildByID(ctx, b.ID, rida.ModuleBuildInclude{Modulemd: true, BaseModules: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		contexts[got.Context] = true
+		platform := got.BuildRequires["platform"]
+		// The version is the commit time, prefixed with the platform's
+		// stream version (f28 → 28, f29 → 29), as MBS does.
+		wantVersion := strings.TrimPrefix(platform.Stream, "f") + gittest.Epoch.UTC().Format("20060102150405")
+		if got.State != rida.ModuleInit || got.Owner != "alice" || got.Name != "testmodule" || got.Stream != "master" ||
+			len(got.Context) != 8 || got.BuildContext == "" || got.RuntimeContext == "" || got.Commit != commit || !got.MSE {
+			t.Errorf("build %d = %+v", b.ID, got)
+		}
+		if v := got.NSVC(); !strings.Contains(v, ":"+wantVersion+":") {
+			t.Errorf("build %s: version, want %s", v, wantVersion)
+		}
+		if len(got.BaseModules) != 1 || got.BaseModules[0].Stream != platform.Stream {
+			t.Errorf("build %d base modules = %+v, want platform:%s", b.ID, got.BaseModules, platform.Stream)
+		}
+		for _, want := range []string{"scmurl: " + url + "?#" + commit, "commit: " + commit, "tangerine:", "ref: "} {
+			if !strings.Contains(got.Modulemd, want) {
+				t.Errorf("build %d modulemd lacks %q:\n%s", b.ID, want, got.Modulemd)
+			}
+		}
+	}
+	if len(contexts) != 2 {
+		t.Errorf("contexts = %v, want two different ones", contexts)
+	}
+
+	// The same submission again: everything exists → 409.
+	if _, err := w.submitter.Submit(ctx, req); rida.ErrorCodeOf(err) != rida.CodeConflict {
+		t.Errorf("duplicate submission: %v, want conflict", err)
+	}
+
+	// Cancel one; resubmitting resumes it (init, since it never left init)
+	// and leaves the other as it is.
+	failed, err := engine.NewService(w.db, nil, nil, nil).CancelModuleBuild(ctx, sub.Builds[0].ID, "alice")
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, err := w.submitter.Submit(ctx, req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, b := range again.Builds {
+		if b.ID == failed.ID {
+			if !again.Created[i] || b.State != rida.ModuleInit || b.StateReason != "Resubmitted by alice" {
+				t.Errorf("resumed build = %+v", b)
+			}
+		} else if again.Created[i] {
+			t.Errorf("build %d was not failed but counts as created", b.ID)
+		}
+	}
+}
+
+func TestSubmitter_Rejects(t *testing.T) {
+	w := newSubmitWorld(t, engine.SubmitConfig{})
+	ctx := t.Context()
+	url, commit := gittest.MustModuleRepo(t, w.root, "testmodule", testmoduleYAML)
+	badURL, badCommit := gittest.MustModuleRepo(t, w.root, "brokenmodule", "document: modulemd\nversion: 2\ndata:\n  summary: [\n")
+	missingURL, missingCommit := gittest.MustModuleRepo(t, w.root, "missingcomp",
+		strings.Replace(testmoduleYAML, "perl-Tangerine:", "no-such-package:", 1))
+	badRefURL, badRefCommit := gittest.MustModuleRepo(t, w.root, "badref",
+		strings.Replace(testmoduleYAML, "ref: main\n        buildorder", "ref: no-such-branch\n        buildorder", 1))
+	named, namedCommit := gittest.MustModuleRepo(t, w.root, "named", strings.Replace(testmoduleYAML, "data:\n", "data:\n  name: other\n", 1))
+	versioned, versionedCommit := gittest.MustModuleRepo(t, w.root, "versioned", strings.Replace(testmoduleYAML, "data:\n", "data:\n  version: 3\n", 1))
+	mbsXMD, mbsXMDCommit := gittest.MustModuleRepo(t, w.root, "xmdmodule", strings.Replace(testmoduleYAML, "data:\n", "data:\n  xmd:\n    mbs:\n      buildrequires: {}\n", 1))
+	for _, c := range []struct {
+		name string
+		req  rida.SubmitRequest
+		code rida.ErrorCode
+		want string
+	}{
+		{"not allowed", rida.SubmitRequest{SCMURL: "https://evil.example.org/m.git?#abc", Branch: "master"}, rida.CodeForbidden, "is not allowed"},
+		{"option injection in URL", rida.SubmitRequest{SCMURL: "--upload-pack=touch /tmp/x?#abc", Branch: "master"}, rida.CodeInvalid, "is not valid"},
+		{"option injection in branch", rida.SubmitRequest{SCMURL: url + "?#" + commit, Branch: "--upload-pack=x"}, rida.CodeInvalid, ""},
+		{"missing commit", rida.SubmitRequest{SCMURL: url + "?#" + strings.Repeat("0", 40), Branch: "master"}, rida.CodeUnprocessable, "Perhaps you forgot to push"},
+		{"invalid modulemd", rida.SubmitRequest{SCMURL: badURL + "?#" + badCommit, Branch: "master"}, rida.CodeUnprocessable, "brokenmodule.yaml:4:"},
+		{"missing component repo", rida.SubmitRequest{SCMURL: missingURL + "?#" + missingCommit, Branch: "master"}, rida.CodeUnprocessable, "no-such-package"},
+		{"missing component ref", rida.SubmitRequest{SCMURL: badRefURL + "?#" + badRefCommit, Branch: "master"}, rida.CodeUnprocessable, "no-such-branch"},
+		{"name mismatch", rida.SubmitRequest{SCMURL: named + "?#" + namedCommit, Branch: "master"}, rida.CodeInvalid, `The name "other" that is stored in the modulemd is not valid`},
+		{"version set", rida.SubmitRequest{SCMURL: versioned + "?#" + versionedCommit, Branch: "master"}, rida.CodeInvalid, "is already defined in the modulemd"},
+		{"mbs xmd", rida.SubmitRequest{SCMURL: mbsXMD + "?#" + mbsXMDCommit, Branch: "master"}, rida.CodeInvalid, `The "mbs" xmd field is reserved for MBS`},
+		{"unsatisfiable override", rida.SubmitRequest{SCMURL: url + "?#" + commit, Branch: "master", BuildrequireOverrides: map[string][]string{"platform": {"f99"}}}, rida.CodeUnprocessable, ""},
+		{"strategy override refused", rida.SubmitRequest{SCMURL: url + "?#" + commit, Branch: "master", RebuildStrategy: rida.RebuildAll}, rida.CodeInvalid, "overriding the default isn't allowed"},
+		{"scratch refused", rida.SubmitRequest{SCMURL: url + "?#" + commit, Branch: "master", Scratch: true}, rida.CodeForbidden, "Scratch builds are not enabled"},
+		{"yaml refused", rida.SubmitRequest{Modulemd: testmoduleYAML}, rida.CodeForbidden, "YAML submission is not enabled"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			_, err := w.submitter.Submit(ctx, c.req)
+			if rida.ErrorCodeOf(err) != c.code || !strings.Contains(rida.ErrorMessageOf(err), c.want) {
+				t.Errorf("Submit: %v (code %s), want %s containing %q", err, rida.ErrorCodeOf(err), c.code, c.want)
+			}
+		})
+	}
+	if _, total, _ := w.db.FindModuleBuilds(ctx, rida.ModuleBuildFilter{States: []rida.ModuleState{rida.ModuleInit}}); total != 0 {
+		t.Errorf("rejected submissions created %d builds", total)
+	}
+}
+
+func ptr[T any](v T) *T { return &v }
