@@ -97,12 +97,20 @@ var userRe = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9._-]*$`)
 // submitted scmurl <url> is not valid" (the reason in Err) when the URL does
 // not parse, uses another scheme, or has no "?#<commit>".
 func ParseSCMURL(raw string) (SCMURL, error) {
+	if transportHelper.MatchString(raw) {
+		// git would run <transport>-remote, and ext:: runs any command:
+		// this is an attack, not a typo, so it is refused as forbidden.
+		return SCMURL{}, &Error{Code: CodeForbidden, Message: fmt.Sprintf("The submitted scmurl %s is not allowed: git transport helpers (<transport>::<address>) are never allowed", raw)}
+	}
 	u, err := parseSCMURL(raw)
 	if err != nil {
 		return SCMURL{}, &Error{Code: CodeInvalid, Message: fmt.Sprintf("The submitted scmurl %s is not valid", raw), Err: err}
 	}
 	return u, nil
 }
+
+// transportHelper matches git's "<transport>::<address>" remote syntax.
+var transportHelper = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9+.-]*::`)
 
 func parseSCMURL(raw string) (SCMURL, error) {
 	if len(raw) > maxSCMURLLen {

@@ -83,9 +83,6 @@ func TestParseSCMURLInvalid(t *testing.T) {
 		"ftp://src.example.org/modules/foo.git?#abc",       // unsupported scheme
 		"git+rsync://src.example.org/modules/foo.git?#abc", // rsync transport is gone from git
 		"HTTPS://src.example.org/modules/foo.git?#abc",     // schemes are lower case
-		"ext::sh -c touch% /tmp/x?#abc",                    // transport helper
-		"ext::sh?#abc",                                     // transport helper
-		"fd::3?#abc",                                       // transport helper
 		"--upload-pack=touch /tmp/pwned?#abc",              // option
 		"-oProxyCommand=touch /tmp/x?#abc",                 // option
 		"ssh://-oProxyCommand=touch%20x/foo?#abc",          // host read as an option by ssh
@@ -251,8 +248,8 @@ func FuzzParseSCMURL(f *testing.F) {
 		u, err := rida.ParseSCMURL(raw)
 		if err != nil {
 			var e *rida.Error
-			if !errors.As(err, &e) || e.Code != rida.CodeInvalid {
-				t.Fatalf("error %v is not CodeInvalid", err)
+			if !errors.As(err, &e) || e.Code != rida.CodeInvalid && e.Code != rida.CodeForbidden {
+				t.Fatalf("error %v is neither CodeInvalid nor CodeForbidden", err)
 			}
 			return
 		}
@@ -306,4 +303,15 @@ func FuzzParseSCMURL(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestParseSCMURL_TransportHelpers: git's <transport>::<address> form runs
+// programs (ext:: any command), so it is forbidden (403), not merely invalid.
+func TestParseSCMURL_TransportHelpers(t *testing.T) {
+	for _, raw := range []string{"ext::sh -c touch% /tmp/x?#abc", "ext::sh?#abc", "fd::3?#abc", "file::/srv/x?#abc", "ExT::x?#a"} {
+		_, err := rida.ParseSCMURL(raw)
+		if rida.ErrorCodeOf(err) != rida.CodeForbidden || !strings.Contains(err.Error(), "transport helpers") {
+			t.Errorf("ParseSCMURL(%q) = %v, want a forbidden transport-helper error", raw, err)
+		}
+	}
 }

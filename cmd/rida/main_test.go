@@ -676,6 +676,8 @@ func TestServe_Submit(t *testing.T) {
 		want   string
 	}{
 		{`{"scmurl": "https://evil.example.org/modules/x.git?#abc", "branch": "master"}`, 403, "is not allowed"},
+		{`{"scmurl": "ext::sh -c touch% /tmp/rida-pwned?#abc", "branch": "master"}`, 403, "transport helpers"},
+		{`{"scmurl": "file:///etc/modules/x.git?#abc", "branch": "master"}`, 403, "is not allowed"},
 		{`{"scmurl": "` + scmurl + `"}`, 400, "Missing branch"},
 		{`{"branch": "master"}`, 400, "Missing scmurl"},
 		{`{"scmurl": "` + scmurl + `", "branch": "master", "colour": "red"}`, 400, "unspecified parameters: colour"},
