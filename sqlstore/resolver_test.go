@@ -12,6 +12,7 @@ import (
 	"github.com/rida-build/rida"
 	"github.com/rida-build/rida/expand"
 	"github.com/rida-build/rida/expand/expandtest"
+	"github.com/rida-build/rida/modulemd"
 )
 
 // resolverWorld returns a varied world of module builds, in id order: base
@@ -43,7 +44,7 @@ func resolverWorld() []expandtest.Build {
 	el900 := expandtest.Platform("el9.0.0", 1, "el9")
 	type deps = map[string][]string
 	qt := expandtest.Module("qt", "2", 1, "c1", f29.NSVC, deps{"platform": {"f29"}})
-	qt.Requires = append(qt.Requires, deps{"platform": {}, "lib": {"a", "-b"}})
+	qt.Requires = append(qt.Requires, deps{"platform": {}, "lib": {"b"}})
 	noReqs := expandtest.Module("bare", "1", 1, "c1", f28.NSVC, nil)
 	noReqs.BuildRequires, noReqs.Ref, noReqs.KojiTag, noReqs.MSE = nil, "", "", false
 	return []expandtest.Build{
@@ -252,4 +253,118 @@ func candidateNSVCs(cs []expand.Candidate) []string {
 		out = append(out, c.NSVC.String())
 	}
 	return out
+}
+
+// expansionSummary is what an expansion decided, in comparable form: each
+// result's emitted modulemd and identity, the rejected combinations, the
+// candidates considered, and the error.
+type expansionSummary struct {
+	Results    []string
+	Rejected   []expand.Rejected
+	Candidates []string
+	Err        string
+}
+
+func summarize(t *testing.T, exp *expand.Expansion, err error) expansionSummary {
+	t.Helper()
+	var s expansionSummary
+	if err != nil {
+		s.Err = string(rida.ErrorCodeOf(err)) + ": " + rida.ErrorMessageOf(err)
+	}
+	if exp == nil {
+		return s
+	}
+	for _, r := range exp.Results {
+		y, err := r.Stream.Emit(modulemd.EmitOptions{})
+		if err != nil {
+			t.Fatalf("emit: %v", err)
+		}
+		s.Results = append(s.Results, strings.Join([]string{strconv.Itoa(r.Block), strconv.FormatUint(r.Version, 10),
+			r.BuildContext, r.BuildContextNoBMS, r.RuntimeContext, r.Context, r.Why, string(y)}, "\n"))
+	}
+	s.Rejected, s.Candidates = exp.Rejected, exp.Candidates
+	return s
+}
+
+// TestResolverExpand runs Module Stream Expansion over the store and over
+// the in-memory resolver holding the same world and wants the same
+// expansions: results (emitted modulemd included), rejections, candidates
+// and errors.
+func TestResolverExpand(t *testing.T) {
+	world := resolverWorld()
+	markBusySiblings(world)
+	mem := expandtest.New(world...)
+	type deps = map[string][]string
+	submit := func(blocks ...[2]deps) *modulemd.Stream {
+		s := &modulemd.Stream{MdVersion: 2, Name: "testmodule", Stream: "master", Version: 20180205135154,
+			Summary: "s", Description: "d", ModuleLicenses: []string{"MIT"}}
+		for _, b := range blocks {
+			s.Dependencies = append(s.Dependencies, &modulemd.Dependencies{BuildRequires: b[0], Requires: b[1]})
+		}
+		return s
+	}
+	submissions := []struct {
+		name    string
+		s       *modulemd.Stream
+		results int // expected on both, so a test of two failures cannot pass
+		err     bool
+	}{
+		{"two platforms and gtk", submit([2]deps{{"platform": {"f28", "f29"}, "gtk": {"1"}}, {"platform": {"f28", "f29"}}}), 2, false},
+		{"every gtk stream", submit([2]deps{{"platform": {"f29"}, "gtk": {}}, {"gtk": {}}}), 2, false},
+		{"virtual platform stream", submit([2]deps{{"platform": {"el8"}, "bar": {"1"}}, nil}), 1, false},
+		{"compatible base module", submit([2]deps{{"platform": {"el8.2.0"}, "bar": {"1"}}, nil}), 1, false},
+		{"busy sibling", submit([2]deps{{"platform": {"f28"}, "lib": {"a"}}, nil}), 0, true},
+		{"two blocks", submit([2]deps{{"platform": {"f28"}}, {"platform": {"f28"}}}, [2]deps{{"platform": {"f29"}, "qt": {"2"}}, nil}), 2, false},
+	}
+	forEachDB(t, func(t *testing.T, db *testDB) {
+		ctx := t.Context()
+		storeWorld(t, db, world)
+		for _, sub := range submissions {
+			wantExp, wantErr := expand.Expand(ctx, sub.s, expand.Options{}, mem)
+			gotExp, gotErr := expand.Expand(ctx, sub.s, expand.Options{}, db.Resolver())
+			want, got := summarize(t, wantExp, wantErr), summarize(t, gotExp, gotErr)
+			if diff := cmp.Diff(want, got); diff != "" {
+				t.Errorf("%s: expansion (-memory +store):\n%s", sub.name, diff)
+			}
+			if len(got.Results) != sub.results || (got.Err != "") != sub.err {
+				t.Errorf("%s: %d results, error %q; want %d results, error %v", sub.name, len(got.Results), got.Err, sub.results, sub.err)
+			}
+		}
+	})
+}
+
+// TestResolverQueriesUseIndexes checks on SQLite that no resolver query
+// scans module_builds or its association tables without an index, and that
+// the "newest ready version of name:stream" lookups use the resolver index.
+func TestResolverQueriesUseIndexes(t *testing.T) {
+	db := MustOpenDB(t)
+	ready := int(rida.ModuleReady)
+	ids := []any{int64(1), int64(2)}
+	queries := map[string]struct {
+		q    string
+		args []any
+	}{
+		"streams":              {resolverStreamsSQL, []any{"x", ready}},
+		"stream exists":        {resolverStreamExistsSQL, []any{"x", "y"}},
+		"latest virtual":       {resolverLatestVirtualSQL, []any{"v", "x", ready}},
+		"module builds":        {resolverModuleBuildsSQL, []any{"x", "y", ready, "x", "y", ready}},
+		"buildrequired":        {resolverBuildrequiredSQL, []any{"x", "y", ready, "platform", "f28", int64(1), "c"}},
+		"compatible":           {compatibleBaseModulesSQL(2, false), []any{"platform", ready, "a", "b"}},
+		"compatible in window": {compatibleBaseModulesSQL(2, true), []any{"platform", ready, 80000.0, 80200.0, "a", "b"}},
+		"busy siblings":        {busySiblingsSQL(len(ids)), ids},
+		"virtual streams":      {virtualStreamsSQL(len(ids)), ids},
+	}
+	for name, q := range queries {
+		plan := explain(t, db, q.q, q.args)
+		for _, table := range []string{"module_builds", "module_builds_virtual_streams", "module_builds_base_modules"} {
+			assertIndexed(t, name, table, plan)
+		}
+		joined := strings.Join(plan, "\n")
+		if (name == "module builds" || name == "buildrequired") && !strings.Contains(joined, "module_builds_resolver_idx") {
+			t.Errorf("%s: plan does not use module_builds_resolver_idx: %q", name, plan)
+		}
+		if name == "busy siblings" && !strings.Contains(joined, "module_builds_siblings_idx") {
+			t.Errorf("busy siblings: plan does not use module_builds_siblings_idx: %q", plan)
+		}
+	}
 }
