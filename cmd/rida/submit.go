@@ -22,7 +22,7 @@ type submitFlags struct {
 
 func (f *submitFlags) add(flags *pflag.FlagSet) {
 	flags.StringVar(&f.branch, "branch", "", "branch of the module repository; it becomes the stream")
-	flags.StringVar(&f.owner, "owner", "", "submit as this user (servers without authentication)")
+	flags.StringVar(&f.owner, "owner", "", "submit as this user (servers without authentication; default $USER)")
 	flags.StringVar(&f.strategy, "rebuild-strategy", "", "all, changed-and-after or only-changed")
 	flags.StringArrayVar(&f.buildrequires, "buildrequire", nil, "override a buildrequire's streams: NAME:STREAM[,STREAM...]; repeatable")
 	flags.StringArrayVar(&f.requires, "require", nil, "override a require's streams: NAME:STREAM[,STREAM...]; repeatable")
@@ -93,6 +93,11 @@ func (m *Main) runSubmit(cmd *cobra.Command, f *submitFlags, scmurl string, dryR
 	format, err := outputFormat(cmd.Flags())
 	if err != nil {
 		return err
+	}
+	if f.owner == "" {
+		// Without authentication the server records whom the client says;
+		// the local user is the honest default.
+		f.owner = m.Getenv("USER")
 	}
 	req, err := f.request(scmurl, dryRun)
 	if err != nil {
