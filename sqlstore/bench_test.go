@@ -2,11 +2,7 @@ package sqlstore
 
 import (
 	"context"
-	"crypto/rand"
-	"database/sql"
-	"encoding/hex"
 	"fmt"
-	"net/url"
 	"os"
 	"strings"
 	"sync"
@@ -14,6 +10,7 @@ import (
 	"time"
 
 	"github.com/rida-build/rida"
+	"github.com/rida-build/rida/internal/pgtest"
 )
 
 // Benchmark data: benchBuilds module builds × benchComponents components,
@@ -84,28 +81,13 @@ func seededDB(b *testing.B, dialect string) *benchDB {
 			delete(benchDBs, dialect)
 			b.Skip(postgresEnv + " not set: skipping PostgreSQL benchmarks")
 		}
-		var rb [6]byte
-		_, _ = rand.Read(rb[:])
-		schema := "bench_" + hex.EncodeToString(rb[:])
-		admin, err := sql.Open("pgx", base)
+		var drop func() error
+		var err error
+		dsn, drop, err = pgtest.NewSchema(base, "bench")
 		if err != nil {
 			b.Fatal(err)
 		}
-		if _, err := admin.Exec("CREATE SCHEMA " + schema); err != nil {
-			b.Fatal(err)
-		}
-		bd.cleanup = func() {
-			admin.Exec("DROP SCHEMA " + schema + " CASCADE")
-			admin.Close()
-		}
-		u, err := url.Parse(base)
-		if err != nil {
-			b.Fatal(err)
-		}
-		q := u.Query()
-		q.Set("search_path", schema)
-		u.RawQuery = q.Encode()
-		dsn = u.String()
+		bd.cleanup = func() { _ = drop() }
 	}
 	db, err := Open(context.Background(), dsn, Options{})
 	if err != nil {

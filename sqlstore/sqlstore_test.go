@@ -2,10 +2,7 @@ package sqlstore
 
 import (
 	"context"
-	"crypto/rand"
 	"database/sql"
-	"encoding/hex"
-	"net/url"
 	"os"
 	"strings"
 	"sync"
@@ -13,6 +10,7 @@ import (
 	"time"
 
 	"github.com/rida-build/rida"
+	"github.com/rida-build/rida/internal/pgtest"
 )
 
 // postgresEnv names the PostgreSQL DSN the conformance suite runs against
@@ -60,33 +58,16 @@ func mustOpenPostgres(tb testing.TB) *testDB {
 	if base == "" {
 		tb.Skip(postgresEnv + " not set: skipping PostgreSQL conformance run")
 	}
-	var b [6]byte
-	_, _ = rand.Read(b[:])
-	schema := "t_" + hex.EncodeToString(b[:])
-	admin, err := sql.Open("pgx", base)
+	dsn, drop, err := pgtest.NewSchema(base, "t")
 	if err != nil {
 		tb.Fatal(err)
-	}
-	if _, err := admin.Exec("CREATE SCHEMA " + schema); err != nil {
-		admin.Close()
-		tb.Fatalf("create schema: %v", err)
 	}
 	tb.Cleanup(func() {
-		if _, err := admin.Exec("DROP SCHEMA " + schema + " CASCADE"); err != nil {
-			tb.Errorf("drop schema: %v", err)
+		if err := drop(); err != nil {
+			tb.Error(err)
 		}
-		admin.Close()
 	})
-	// pgx passes unknown DSN parameters to the server as run-time
-	// parameters, so every pooled connection gets the schema.
-	u, err := url.Parse(base)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-	return mustOpen(tb, u.String())
+	return mustOpen(tb, dsn)
 }
 
 func mustOpen(tb testing.TB, dsn string) *testDB {

@@ -2,12 +2,8 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
-	"database/sql"
-	"encoding/hex"
 	"fmt"
 	"net/http/httptest"
-	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -16,6 +12,7 @@ import (
 	"github.com/rida-build/rida"
 	"github.com/rida-build/rida/engine"
 	"github.com/rida-build/rida/httpapi"
+	"github.com/rida-build/rida/internal/pgtest"
 	"github.com/rida-build/rida/sqlstore"
 )
 
@@ -67,7 +64,7 @@ func benchDatabases(b *testing.B) map[string]*sqlstore.DB {
 	}
 	b.Cleanup(func() { db.Close() })
 	out["sqlite"] = db
-	if dsn := os.Getenv("RIDA_TEST_POSTGRES_DSN"); dsn != "" {
+	if dsn := os.Getenv(pgtest.Env); dsn != "" {
 		out["postgres"] = openBenchPostgres(b, dsn)
 	}
 	for _, db := range out {
@@ -77,30 +74,14 @@ func benchDatabases(b *testing.B) map[string]*sqlstore.DB {
 }
 
 // openBenchPostgres opens a store in a fresh schema dropped at the end.
-func openBenchPostgres(b *testing.B, dsn string) *sqlstore.DB {
+func openBenchPostgres(b *testing.B, base string) *sqlstore.DB {
 	b.Helper()
-	admin, err := sql.Open("pgx", dsn)
+	dsn, drop, err := pgtest.NewSchema(base, "bench")
 	if err != nil {
 		b.Fatal(err)
 	}
-	var r [6]byte
-	_, _ = rand.Read(r[:])
-	schema := "bench_" + hex.EncodeToString(r[:])
-	if _, err := admin.Exec("CREATE SCHEMA " + schema); err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() {
-		_, _ = admin.Exec("DROP SCHEMA " + schema + " CASCADE")
-		admin.Close()
-	})
-	u, err := url.Parse(dsn)
-	if err != nil {
-		b.Fatal(err)
-	}
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-	db, err := sqlstore.Open(context.Background(), u.String(), sqlstore.Options{})
+	b.Cleanup(func() { _ = drop() })
+	db, err := sqlstore.Open(context.Background(), dsn, sqlstore.Options{})
 	if err != nil {
 		b.Fatal(err)
 	}
