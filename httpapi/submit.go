@@ -3,7 +3,11 @@ package httpapi
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
+	"io"
+	"mime"
 	"net/http"
+	"path"
 	"slices"
 	"sort"
 	"strings"
@@ -40,7 +44,12 @@ const anonymous = "anonymous"
 // parameters listed in one 400, overrides shaped {module: [streams]}.
 func readSubmission(r *http.Request) (rida.SubmitRequest, error) {
 	var raw map[string]json.RawMessage
-	if err := decodeJSON(r, &raw); err != nil {
+	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt == "multipart/form-data" {
+		var err error
+		if raw, err = readMultipart(r); err != nil {
+			return rida.SubmitRequest{}, err
+		}
+	} else if err := decodeJSON(r, &raw); err != nil {
 		return rida.SubmitRequest{}, err
 	}
 	var unknown []string
@@ -84,6 +93,60 @@ func readSubmission(r *http.Request) (rida.SubmitRequest, error) {
 		Owner: owner, RebuildStrategy: rida.RebuildStrategy(b.RebuildStrategy),
 		BuildrequireOverrides: b.BuildrequireOverrides, RequireOverrides: b.RequireOverrides, Scratch: scratch,
 	}, nil
+}
+
+// maxMultipartMemory is how much of a multipart body is kept in memory; the
+// server's body limit bounds the whole request anyway.
+const maxMultipartMemory = 1 << 20
+
+// readMultipart reads MBS's multipart submission: form fields, and the
+// modulemd as a file field "yaml" whose base name (without extension) is
+// the default module name. Override fields carry JSON objects.
+func readMultipart(r *http.Request) (map[string]json.RawMessage, error) {
+	if err := r.ParseMultipartForm(maxMultipartMemory); err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return nil, err
+		}
+		return nil, rida.Errorf(rida.CodeInvalid, "Invalid multipart form submitted: %v", err)
+	}
+	raw := map[string]json.RawMessage{}
+	for key, values := range r.MultipartForm.Value {
+		if len(values) == 0 {
+			continue
+		}
+		if key == "buildrequire_overrides" || key == "require_overrides" {
+			if !json.Valid([]byte(values[0])) {
+				return nil, rida.Errorf(rida.CodeInvalid, "The %q parameter must be an object with the keys as module names and the values as arrays of streams", key)
+			}
+			raw[key] = json.RawMessage(values[0])
+			continue
+		}
+		encoded, _ := json.Marshal(values[0])
+		raw[key] = encoded
+	}
+	for key := range r.MultipartForm.File {
+		if key != "yaml" {
+			return nil, rida.Errorf(rida.CodeInvalid, "The request contains unspecified parameters: %s", key)
+		}
+	}
+	if files := r.MultipartForm.File["yaml"]; len(files) > 0 {
+		f, err := files[0].Open()
+		if err != nil {
+			return nil, rida.Errorf(rida.CodeInvalid, "Invalid file submitted: %v", err)
+		}
+		defer f.Close()
+		data, err := io.ReadAll(f)
+		if err != nil {
+			return nil, rida.Errorf(rida.CodeInvalid, "Invalid file submitted: %v", err)
+		}
+		raw["modulemd"], _ = json.Marshal(string(data))
+		if _, ok := raw["module_name"]; !ok {
+			name := strings.TrimSuffix(path.Base(files[0].Filename), path.Ext(files[0].Filename))
+			raw["module_name"], _ = json.Marshal(name)
+		}
+	}
+	return raw, nil
 }
 
 // boolish reads MBS's scratch flag: a JSON boolean, or "true"/"1".

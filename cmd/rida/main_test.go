@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"mime/multipart"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -711,5 +712,62 @@ func TestServe_Submit(t *testing.T) {
 	}
 	if out := run("submit", url3+"?#"+commit3, "--branch", "master", "--buildrequire", "platform:f29"); strings.Count(out, "climodule:master:29") != 1 {
 		t.Errorf("rida submit --buildrequire platform:f29:\n%s", out)
+	}
+}
+
+// TestServe_SubmitYAML submits a modulemd file as MBS's multipart form,
+// with YAML submission enabled in a configuration file.
+func TestServe_SubmitYAML(t *testing.T) {
+	gittest.SkipIfNoGit(t)
+	clk := &clock{t: time.Date(2026, 11, 21, 10, 0, 0, 0, time.UTC)}
+	repos := t.TempDir()
+	config := filepath.Join(t.TempDir(), "rida.yaml")
+	if err := os.WriteFile(config, []byte("api:\n  yaml_submit_allowed: true\nscm:\n  allowed_urls: [\"file://"+repos+"\"]\n  rpms_base: file://"+repos+"/rpms\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	srv := startServer(t, filepath.Join(t.TempDir(), "rida.db"), clk, "--config", config)
+	ex := do(t, srv.base, request{"", "POST", "/module-build-service/1/import-module/", `{"modulemd": ` + jsonString(platformYAML) + `}`})
+	if ex.Status != 201 {
+		t.Fatalf("import platform: %d %v", ex.Status, ex.Body)
+	}
+	gittest.MustComponentRepo(t, repos, "tangerine")
+
+	post := func(fields map[string]string, file string) (int, map[string]any) {
+		var buf bytes.Buffer
+		w := multipart.NewWriter(&buf)
+		for k, v := range fields {
+			_ = w.WriteField(k, v)
+		}
+		if file != "" {
+			fw, _ := w.CreateFormFile("yaml", "yamlmodule.yaml")
+			_, _ = fw.Write([]byte(file))
+		}
+		w.Close()
+		resp, err := http.Post(srv.base+"/module-build-service/2/module-builds/", w.FormDataContentType(), &buf)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var body any
+		_ = json.NewDecoder(resp.Body).Decode(&body)
+		switch b := body.(type) {
+		case []any:
+			first, _ := b[0].(map[string]any)
+			return resp.StatusCode, first
+		case map[string]any:
+			return resp.StatusCode, b
+		}
+		return resp.StatusCode, nil
+	}
+	yaml := strings.Replace(submitModuleYAML, "platform: [f28, f29]", "platform: [f28]", 2)
+	status, got := post(map[string]string{"owner": "alice", "module_stream": "devel"}, yaml)
+	if status != 201 || got["name"] != "yamlmodule" || got["stream"] != "devel" || got["owner"] != "alice" || got["scmurl"] != nil {
+		t.Errorf("multipart YAML submission: %d %v", status, got)
+	}
+	if status, got := post(map[string]string{"colour": "red"}, yaml); status != 400 || !strings.Contains(got["message"].(string), "colour") {
+		t.Errorf("unknown multipart field: %d %v", status, got)
+	}
+	if status, got := post(map[string]string{"buildrequire_overrides": "{not json"}, yaml); status != 400 {
+		t.Errorf("bad overrides: %d %v", status, got)
 	}
 }
