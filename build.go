@@ -313,6 +313,9 @@ type SubmitRequest struct {
 	// of the named modules.
 	BuildrequireOverrides, RequireOverrides map[string][]string
 	Scratch                                 bool
+	// ReuseComponentsFrom names the ready build whose components may be
+	// reused: its id, or its name:stream:version:context.
+	ReuseComponentsFrom string
 	// DryRun computes everything, creates nothing, and explains.
 	DryRun bool
 }

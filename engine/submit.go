@@ -104,6 +104,10 @@ func (s *Submitter) Submit(ctx context.Context, req rida.SubmitRequest) (*rida.S
 	if err != nil {
 		return nil, err
 	}
+	reuseID, err := s.reuseSource(ctx, req.ReuseComponentsFrom, strategy)
+	if err != nil {
+		return nil, err
+	}
 	var mmd *modulemd.Stream
 	if req.Modulemd != "" || req.SCMURL == "" {
 		mmd, err = s.fromYAML(req)
@@ -129,7 +133,49 @@ func (s *Submitter) Submit(ctx context.Context, req rida.SubmitRequest) (*rida.S
 	if req.DryRun {
 		return s.explain(ctx, exp)
 	}
-	return s.create(ctx, req, strategy, exp)
+	return s.create(ctx, req, strategy, reuseID, exp)
+}
+
+// reuseSource resolves reuse_components_from to the id of a ready build
+// (MBS: normalised to the module id; meaningless with strategy "all").
+func (s *Submitter) reuseSource(ctx context.Context, ref string, strategy rida.RebuildStrategy) (*int64, error) {
+	if ref == "" {
+		return nil, nil
+	}
+	if strategy == rida.RebuildAll {
+		return nil, invalid(`You cannot specify the parameter "reuse_components_from" when the "rebuild_strategy" parameter is set to "all"`)
+	}
+	var m *rida.ModuleBuild
+	if id, err := strconv.ParseInt(ref, 10, 64); err == nil {
+		found, err := s.store.FindModuleBuildByID(ctx, id, rida.ModuleBuildInclude{})
+		if err != nil && !errors.Is(err, rida.ErrModuleBuildNotFound) {
+			return nil, err
+		}
+		m = found
+	} else {
+		parts := strings.Split(ref, ":")
+		if len(parts) != 4 {
+			return nil, invalid(`The parameter "reuse_components_from" contains an invalid module identifier`)
+		}
+		version, err := strconv.ParseUint(parts[2], 10, 64)
+		if err != nil {
+			return nil, invalid(`The parameter "reuse_components_from" contains an invalid module identifier`)
+		}
+		builds, _, err := s.store.FindModuleBuilds(ctx, rida.ModuleBuildFilter{Name: &parts[0], Stream: &parts[1], Version: &version, Context: &parts[3], PerPage: 1})
+		if err != nil {
+			return nil, err
+		}
+		if len(builds) > 0 {
+			m = builds[0]
+		}
+	}
+	if m == nil {
+		return nil, invalid(`The module in the parameter "reuse_components_from" could not be found`)
+	}
+	if m.State != rida.ModuleReady {
+		return nil, invalid(`The module in the parameter "reuse_components_from" must be in the ready state`)
+	}
+	return &m.ID, nil
 }
 
 // checkOptions applies MBS's checks of the optional parameters and returns
@@ -398,7 +444,7 @@ func (s *Submitter) explain(ctx context.Context, exp *expand.Expansion) (*rida.S
 
 // create makes, resumes or finds one build per expanded context
 // (§3.1 step 11).
-func (s *Submitter) create(ctx context.Context, req rida.SubmitRequest, strategy rida.RebuildStrategy, exp *expand.Expansion) (*rida.Submission, error) {
+func (s *Submitter) create(ctx context.Context, req rida.SubmitRequest, strategy rida.RebuildStrategy, reuseID *int64, exp *expand.Expansion) (*rida.Submission, error) {
 	sub := &rida.Submission{}
 	var skipped []*rida.ModuleBuild
 	for _, r := range exp.Results {
@@ -406,6 +452,7 @@ func (s *Submitter) create(ctx context.Context, req rida.SubmitRequest, strategy
 		if err != nil {
 			return nil, err
 		}
+		m.ReusedModuleID = reuseID
 		existing, err := s.findNSVC(ctx, m)
 		if err != nil {
 			return nil, err

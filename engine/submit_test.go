@@ -2,6 +2,7 @@ package engine_test
 
 import (
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -129,6 +130,24 @@ func TestSubmitter_Submit(t *testing.T) {
 		t.Errorf("contexts = %v, want two different ones", contexts)
 	}
 
+	// reuse_components_from names a ready build, by id or N:S:V:C, and is
+	// stored as reused_module_id; a build that is not ready is refused.
+	url2, commit2 := gittest.MustModuleRepo(t, w.root, "reusing", testmoduleYAML)
+	reusing, err := w.submitter.Submit(ctx, rida.SubmitRequest{SCMURL: url2 + "?#" + commit2, Branch: "master", Owner: "alice", ReuseComponentsFrom: "platform:f28:1:00000000"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, b := range reusing.Builds {
+		if b.ReusedModuleID == nil || *b.ReusedModuleID != 1 {
+			t.Errorf("build %d reused_module_id = %v, want 1", b.ID, b.ReusedModuleID)
+		}
+	}
+	url3, commit3 := gittest.MustModuleRepo(t, w.root, "reusing2", testmoduleYAML)
+	_, err = w.submitter.Submit(ctx, rida.SubmitRequest{SCMURL: url3 + "?#" + commit3, Branch: "master", ReuseComponentsFrom: strconv.FormatInt(sub.Builds[0].ID, 10)})
+	if rida.ErrorCodeOf(err) != rida.CodeInvalid || !strings.Contains(err.Error(), "must be in the ready state") {
+		t.Errorf("reuse of a build in init: %v", err)
+	}
+
 	// The same submission again: everything exists → 409.
 	if _, err := w.submitter.Submit(ctx, req); rida.ErrorCodeOf(err) != rida.CodeConflict {
 		t.Errorf("duplicate submission: %v, want conflict", err)
@@ -187,6 +206,9 @@ func TestSubmitter_Rejects(t *testing.T) {
 		{"strategy override refused", rida.SubmitRequest{SCMURL: url + "?#" + commit, Branch: "master", RebuildStrategy: rida.RebuildAll}, rida.CodeInvalid, "overriding the default isn't allowed"},
 		{"scratch refused", rida.SubmitRequest{SCMURL: url + "?#" + commit, Branch: "master", Scratch: true}, rida.CodeForbidden, "Scratch builds are not enabled"},
 		{"yaml refused", rida.SubmitRequest{Modulemd: testmoduleYAML}, rida.CodeForbidden, "YAML submission is not enabled"},
+		{"reuse bad identifier", rida.SubmitRequest{SCMURL: url + "?#" + commit, Branch: "master", ReuseComponentsFrom: "a:b"}, rida.CodeInvalid, "invalid module identifier"},
+		{"reuse unknown", rida.SubmitRequest{SCMURL: url + "?#" + commit, Branch: "master", ReuseComponentsFrom: "999"}, rida.CodeInvalid, "could not be found"},
+		{"reuse unknown nsvc", rida.SubmitRequest{SCMURL: url + "?#" + commit, Branch: "master", ReuseComponentsFrom: "x:y:1:c"}, rida.CodeInvalid, "could not be found"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			_, err := w.submitter.Submit(ctx, c.req)

@@ -177,6 +177,9 @@ func (c *Client) SubmitModuleBuild(ctx context.Context, req rida.SubmitRequest) 
 	if req.Scratch {
 		body.Scratch = json.RawMessage("true")
 	}
+	if req.ReuseComponentsFrom != "" {
+		body.ReuseComponentsFrom, _ = json.Marshal(req.ReuseComponentsFrom)
+	}
 	var query url.Values
 	sub := &rida.Submission{}
 	var dtos []moduleVerbose

@@ -10,6 +10,7 @@ import (
 	"path"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/rida-build/rida"
@@ -77,8 +78,9 @@ func readSubmission(r *http.Request) (rida.SubmitRequest, error) {
 	if len(b.SRPMs) > 0 && string(b.SRPMs) != "null" && string(b.SRPMs) != "[]" {
 		return rida.SubmitRequest{}, rida.Errorf(rida.CodeInvalid, `The "srpms" parameter (custom SRPMs for scratch builds) is not supported by this server yet`)
 	}
-	if len(b.ReuseComponentsFrom) > 0 && string(b.ReuseComponentsFrom) != "null" {
-		return rida.SubmitRequest{}, rida.Errorf(rida.CodeInvalid, `The "reuse_components_from" parameter is not supported by this server yet`)
+	reuse, err := reuseParam(b.ReuseComponentsFrom)
+	if err != nil {
+		return rida.SubmitRequest{}, err
 	}
 	scratch, err := boolish(b.Scratch)
 	if err != nil {
@@ -92,7 +94,25 @@ func readSubmission(r *http.Request) (rida.SubmitRequest, error) {
 		SCMURL: b.SCMURL, Branch: b.Branch, Modulemd: b.Modulemd, ModuleName: b.ModuleName, ModuleStream: b.ModuleStream,
 		Owner: owner, RebuildStrategy: rida.RebuildStrategy(b.RebuildStrategy),
 		BuildrequireOverrides: b.BuildrequireOverrides, RequireOverrides: b.RequireOverrides, Scratch: scratch,
+		ReuseComponentsFrom: reuse,
 	}, nil
+}
+
+// reuseParam reads reuse_components_from: a module build id (number or
+// string) or an N:S:V:C string.
+func reuseParam(raw json.RawMessage) (string, error) {
+	if len(raw) == 0 || string(raw) == "null" {
+		return "", nil
+	}
+	var n int64
+	if json.Unmarshal(raw, &n) == nil {
+		return strconv.FormatInt(n, 10), nil
+	}
+	var s string
+	if json.Unmarshal(raw, &s) == nil && s != "" {
+		return s, nil
+	}
+	return "", rida.Errorf(rida.CodeInvalid, `The parameter "reuse_components_from" contains an invalid module identifier`)
 }
 
 // maxMultipartMemory is how much of a multipart body is kept in memory; the

@@ -18,6 +18,7 @@ type submitFlags struct {
 	branch, owner, strategy string
 	buildrequires, requires []string
 	scratch                 bool
+	reuse                   string
 }
 
 func (f *submitFlags) add(flags *pflag.FlagSet) {
@@ -27,6 +28,7 @@ func (f *submitFlags) add(flags *pflag.FlagSet) {
 	flags.StringArrayVar(&f.buildrequires, "buildrequire", nil, "override a buildrequire's streams: NAME:STREAM[,STREAM...]; repeatable")
 	flags.StringArrayVar(&f.requires, "require", nil, "override a require's streams: NAME:STREAM[,STREAM...]; repeatable")
 	flags.BoolVar(&f.scratch, "scratch", false, "scratch build")
+	flags.StringVar(&f.reuse, "reuse-components-from", "", "ready build (id or N:S:V:C) whose components may be reused")
 }
 
 func parseOverrides(flag string, values []string) (map[string][]string, error) {
@@ -56,6 +58,7 @@ func (f *submitFlags) request(scmurl string, dryRun bool) (rida.SubmitRequest, e
 	return rida.SubmitRequest{
 		SCMURL: scmurl, Branch: f.branch, Owner: f.owner, RebuildStrategy: rida.RebuildStrategy(f.strategy),
 		BuildrequireOverrides: brs, RequireOverrides: reqs, Scratch: f.scratch, DryRun: dryRun,
+		ReuseComponentsFrom: f.reuse,
 	}, nil
 }
 
