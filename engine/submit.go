@@ -28,6 +28,7 @@ type SubmitStore interface {
 type SubmitSCM interface {
 	SCM
 	CommitTime(ctx context.Context, repoURL, commit string) (time.Time, error)
+	BranchContains(ctx context.Context, repoURL, branch, commit string) (bool, error)
 }
 
 // SubmitConfig configures submissions (MBS's options of the same meaning).
@@ -242,6 +243,17 @@ func (s *Submitter) fromSCM(ctx context.Context, req rida.SubmitRequest) (*modul
 	commit, err := s.scm.ResolveRef(ctx, u.Repo, u.Commit)
 	if err != nil {
 		return nil, err
+	}
+	if req.Branch != "" {
+		// The branch names the stream, so the commit must be on it (MBS's
+		// SCM.verify).
+		on, err := s.scm.BranchContains(ctx, u.Repo, req.Branch, commit)
+		if err != nil {
+			return nil, err
+		}
+		if !on {
+			return nil, invalid("Commit %s is not in branch %s.", commit, req.Branch)
+		}
 	}
 	name := u.RepoName()
 	path := u.ModulemdPath(name)

@@ -56,7 +56,7 @@ func BenchmarkSubmit(b *testing.B) {
 		commit := repo.Commit(map[string]string{"bench.yaml": yaml + fmt.Sprintf("# revision %d\n", i)})
 		b.StartTimer()
 		start := time.Now()
-		sub, err := submitter.Submit(b.Context(), rida.SubmitRequest{SCMURL: repo.URL + "?#" + commit, Branch: "master", Owner: "bench"})
+		sub, err := submitter.Submit(b.Context(), rida.SubmitRequest{SCMURL: repo.URL + "?#" + commit, Branch: "main", Owner: "bench"})
 		times = append(times, time.Since(start))
 		if err != nil {
 			b.Fatal(err)

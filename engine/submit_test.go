@@ -77,7 +77,7 @@ func TestSubmitter_Submit(t *testing.T) {
 	w := newSubmitWorld(t, engine.SubmitConfig{})
 	ctx := t.Context()
 	url, commit := gittest.MustModuleRepo(t, w.root, "testmodule", testmoduleYAML)
-	req := rida.SubmitRequest{SCMURL: url + "?#" + commit, Branch: "master", Owner: "alice"}
+	req := rida.SubmitRequest{SCMURL: url + "?#" + commit, Branch: "main", Owner: "alice"}
 
 	dry := req
 	dry.DryRun = true
@@ -110,7 +110,7 @@ func TestSubmitter_Submit(t *testing.T) {
 		// The version is the commit time, prefixed with the platform's
 		// stream version (f28 → 28, f29 → 29), as MBS does.
 		wantVersion := strings.TrimPrefix(platform.Stream, "f") + gittest.Epoch.UTC().Format("20060102150405")
-		if got.State != rida.ModuleInit || got.Owner != "alice" || got.Name != "testmodule" || got.Stream != "master" ||
+		if got.State != rida.ModuleInit || got.Owner != "alice" || got.Name != "testmodule" || got.Stream != "main" ||
 			len(got.Context) != 8 || got.BuildContext == "" || got.RuntimeContext == "" || got.Commit != commit || !got.MSE {
 			t.Errorf("build %d = %+v", b.ID, got)
 		}
@@ -133,7 +133,7 @@ func TestSubmitter_Submit(t *testing.T) {
 	// reuse_components_from names a ready build, by id or N:S:V:C, and is
 	// stored as reused_module_id; a build that is not ready is refused.
 	url2, commit2 := gittest.MustModuleRepo(t, w.root, "reusing", testmoduleYAML)
-	reusing, err := w.submitter.Submit(ctx, rida.SubmitRequest{SCMURL: url2 + "?#" + commit2, Branch: "master", Owner: "alice", ReuseComponentsFrom: "platform:f28:1:00000000"})
+	reusing, err := w.submitter.Submit(ctx, rida.SubmitRequest{SCMURL: url2 + "?#" + commit2, Branch: "main", Owner: "alice", ReuseComponentsFrom: "platform:f28:1:00000000"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -143,7 +143,7 @@ func TestSubmitter_Submit(t *testing.T) {
 		}
 	}
 	url3, commit3 := gittest.MustModuleRepo(t, w.root, "reusing2", testmoduleYAML)
-	_, err = w.submitter.Submit(ctx, rida.SubmitRequest{SCMURL: url3 + "?#" + commit3, Branch: "master", ReuseComponentsFrom: strconv.FormatInt(sub.Builds[0].ID, 10)})
+	_, err = w.submitter.Submit(ctx, rida.SubmitRequest{SCMURL: url3 + "?#" + commit3, Branch: "main", ReuseComponentsFrom: strconv.FormatInt(sub.Builds[0].ID, 10)})
 	if rida.ErrorCodeOf(err) != rida.CodeInvalid || !strings.Contains(err.Error(), "must be in the ready state") {
 		t.Errorf("reuse of a build in init: %v", err)
 	}
@@ -186,29 +186,35 @@ func TestSubmitter_Rejects(t *testing.T) {
 	named, namedCommit := gittest.MustModuleRepo(t, w.root, "named", strings.Replace(testmoduleYAML, "data:\n", "data:\n  name: other\n", 1))
 	versioned, versionedCommit := gittest.MustModuleRepo(t, w.root, "versioned", strings.Replace(testmoduleYAML, "data:\n", "data:\n  version: 3\n", 1))
 	mbsXMD, mbsXMDCommit := gittest.MustModuleRepo(t, w.root, "xmdmodule", strings.Replace(testmoduleYAML, "data:\n", "data:\n  xmd:\n    mbs:\n      buildrequires: {}\n", 1))
+	side := gittest.NewRepo(t, filepath.Join(w.root, "sidemodule"))
+	side.Commit(map[string]string{"sidemodule.yaml": testmoduleYAML})
+	side.Checkout("feature")
+	offMain := side.Commit(map[string]string{"sidemodule.yaml": testmoduleYAML + "# on a feature branch\n"})
 	for _, c := range []struct {
 		name string
 		req  rida.SubmitRequest
 		code rida.ErrorCode
 		want string
 	}{
-		{"not allowed", rida.SubmitRequest{SCMURL: "https://evil.example.org/m.git?#abc", Branch: "master"}, rida.CodeForbidden, "is not allowed"},
-		{"option injection in URL", rida.SubmitRequest{SCMURL: "--upload-pack=touch /tmp/x?#abc", Branch: "master"}, rida.CodeInvalid, "is not valid"},
+		{"commit not on branch", rida.SubmitRequest{SCMURL: side.URL + "?#" + offMain, Branch: "main"}, rida.CodeInvalid, "is not in branch main."},
+		{"missing branch", rida.SubmitRequest{SCMURL: side.URL + "?#" + offMain, Branch: "nope"}, rida.CodeUnprocessable, "does not exist"},
+		{"not allowed", rida.SubmitRequest{SCMURL: "https://evil.example.org/m.git?#abc", Branch: "main"}, rida.CodeForbidden, "is not allowed"},
+		{"option injection in URL", rida.SubmitRequest{SCMURL: "--upload-pack=touch /tmp/x?#abc", Branch: "main"}, rida.CodeInvalid, "is not valid"},
 		{"option injection in branch", rida.SubmitRequest{SCMURL: url + "?#" + commit, Branch: "--upload-pack=x"}, rida.CodeInvalid, ""},
-		{"missing commit", rida.SubmitRequest{SCMURL: url + "?#" + strings.Repeat("0", 40), Branch: "master"}, rida.CodeUnprocessable, "Perhaps you forgot to push"},
-		{"invalid modulemd", rida.SubmitRequest{SCMURL: badURL + "?#" + badCommit, Branch: "master"}, rida.CodeUnprocessable, "brokenmodule.yaml:4:"},
-		{"missing component repo", rida.SubmitRequest{SCMURL: missingURL + "?#" + missingCommit, Branch: "master"}, rida.CodeUnprocessable, "no-such-package"},
-		{"missing component ref", rida.SubmitRequest{SCMURL: badRefURL + "?#" + badRefCommit, Branch: "master"}, rida.CodeUnprocessable, "no-such-branch"},
-		{"name mismatch", rida.SubmitRequest{SCMURL: named + "?#" + namedCommit, Branch: "master"}, rida.CodeInvalid, `The name "other" that is stored in the modulemd is not valid`},
-		{"version set", rida.SubmitRequest{SCMURL: versioned + "?#" + versionedCommit, Branch: "master"}, rida.CodeInvalid, "is already defined in the modulemd"},
-		{"mbs xmd", rida.SubmitRequest{SCMURL: mbsXMD + "?#" + mbsXMDCommit, Branch: "master"}, rida.CodeInvalid, `The "mbs" xmd field is reserved for MBS`},
-		{"unsatisfiable override", rida.SubmitRequest{SCMURL: url + "?#" + commit, Branch: "master", BuildrequireOverrides: map[string][]string{"platform": {"f99"}}}, rida.CodeUnprocessable, ""},
-		{"strategy override refused", rida.SubmitRequest{SCMURL: url + "?#" + commit, Branch: "master", RebuildStrategy: rida.RebuildAll}, rida.CodeInvalid, "overriding the default isn't allowed"},
-		{"scratch refused", rida.SubmitRequest{SCMURL: url + "?#" + commit, Branch: "master", Scratch: true}, rida.CodeForbidden, "Scratch builds are not enabled"},
+		{"missing commit", rida.SubmitRequest{SCMURL: url + "?#" + strings.Repeat("0", 40), Branch: "main"}, rida.CodeUnprocessable, "Perhaps you forgot to push"},
+		{"invalid modulemd", rida.SubmitRequest{SCMURL: badURL + "?#" + badCommit, Branch: "main"}, rida.CodeUnprocessable, "brokenmodule.yaml:4:"},
+		{"missing component repo", rida.SubmitRequest{SCMURL: missingURL + "?#" + missingCommit, Branch: "main"}, rida.CodeUnprocessable, "no-such-package"},
+		{"missing component ref", rida.SubmitRequest{SCMURL: badRefURL + "?#" + badRefCommit, Branch: "main"}, rida.CodeUnprocessable, "no-such-branch"},
+		{"name mismatch", rida.SubmitRequest{SCMURL: named + "?#" + namedCommit, Branch: "main"}, rida.CodeInvalid, `The name "other" that is stored in the modulemd is not valid`},
+		{"version set", rida.SubmitRequest{SCMURL: versioned + "?#" + versionedCommit, Branch: "main"}, rida.CodeInvalid, "is already defined in the modulemd"},
+		{"mbs xmd", rida.SubmitRequest{SCMURL: mbsXMD + "?#" + mbsXMDCommit, Branch: "main"}, rida.CodeInvalid, `The "mbs" xmd field is reserved for MBS`},
+		{"unsatisfiable override", rida.SubmitRequest{SCMURL: url + "?#" + commit, Branch: "main", BuildrequireOverrides: map[string][]string{"platform": {"f99"}}}, rida.CodeUnprocessable, ""},
+		{"strategy override refused", rida.SubmitRequest{SCMURL: url + "?#" + commit, Branch: "main", RebuildStrategy: rida.RebuildAll}, rida.CodeInvalid, "overriding the default isn't allowed"},
+		{"scratch refused", rida.SubmitRequest{SCMURL: url + "?#" + commit, Branch: "main", Scratch: true}, rida.CodeForbidden, "Scratch builds are not enabled"},
 		{"yaml refused", rida.SubmitRequest{Modulemd: testmoduleYAML}, rida.CodeForbidden, "YAML submission is not enabled"},
-		{"reuse bad identifier", rida.SubmitRequest{SCMURL: url + "?#" + commit, Branch: "master", ReuseComponentsFrom: "a:b"}, rida.CodeInvalid, "invalid module identifier"},
-		{"reuse unknown", rida.SubmitRequest{SCMURL: url + "?#" + commit, Branch: "master", ReuseComponentsFrom: "999"}, rida.CodeInvalid, "could not be found"},
-		{"reuse unknown nsvc", rida.SubmitRequest{SCMURL: url + "?#" + commit, Branch: "master", ReuseComponentsFrom: "x:y:1:c"}, rida.CodeInvalid, "could not be found"},
+		{"reuse bad identifier", rida.SubmitRequest{SCMURL: url + "?#" + commit, Branch: "main", ReuseComponentsFrom: "a:b"}, rida.CodeInvalid, "invalid module identifier"},
+		{"reuse unknown", rida.SubmitRequest{SCMURL: url + "?#" + commit, Branch: "main", ReuseComponentsFrom: "999"}, rida.CodeInvalid, "could not be found"},
+		{"reuse unknown nsvc", rida.SubmitRequest{SCMURL: url + "?#" + commit, Branch: "main", ReuseComponentsFrom: "x:y:1:c"}, rida.CodeInvalid, "could not be found"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			_, err := w.submitter.Submit(ctx, c.req)

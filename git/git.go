@@ -373,6 +373,68 @@ func (c *Client) CommitTime(ctx context.Context, repoURL, commit string) (time.T
 // that is not a plain URL of an allowed scheme is CodeInvalid. The structural
 // rules are rida's SCM URL rules, so a component repository is held to the
 // same standard as a module's.
+// BranchContains reports whether commit (a full hash) is the head of branch
+// in repoURL or one of its ancestors, MBS's check that a submitted commit
+// belongs to the submitted branch. It fetches the branch's whole history
+// (unshallowing the cached repository), since ancestry needs it. A missing
+// branch is CodeUnprocessable with ErrRefNotFound.
+func (c *Client) BranchContains(ctx context.Context, repoURL, branch, commit string) (bool, error) {
+	repo, err := c.checkURL(repoURL)
+	if err != nil {
+		return false, err
+	}
+	if err := rida.CheckGitRef(branch); err != nil {
+		return false, err
+	}
+	commit, err = checkCommit(commit)
+	if err != nil {
+		return false, err
+	}
+	var out bytes.Buffer
+	stderr, err := c.run(ctx, "", nil, &out, "ls-remote", "--end-of-options", repo, "refs/heads/"+branch)
+	if err != nil {
+		return false, c.remoteError("resolve branch "+branch+" in", repo, stderr, err)
+	}
+	head, _, _ := strings.Cut(strings.TrimSpace(out.String()), "\t")
+	if head == "" {
+		return false, &rida.Error{Code: rida.CodeUnprocessable, Message: fmt.Sprintf("The branch %s does not exist in %s", branch, repo), Err: ErrRefNotFound}
+	}
+	if strings.EqualFold(head, commit) {
+		return true, nil
+	}
+	unlock, err := c.lock(ctx, repo)
+	if err != nil {
+		return false, err
+	}
+	defer unlock()
+	dir := c.repoDir(repo)
+	if err := c.ensureRepo(ctx, dir, len(commit)); err != nil {
+		return false, err
+	}
+	// Shallow boundaries left by earlier single-commit fetches would stop
+	// the ancestry walk early; a full history makes the answer exact.
+	options := []string{}
+	if _, err := os.Stat(filepath.Join(dir, "shallow")); err == nil {
+		options = append(options, "--unshallow")
+	}
+	ref := "refs/rida/branches/" + branch
+	if err := c.fetchRefspec(ctx, dir, repo, "branch "+branch, "+refs/heads/"+branch+":"+ref, options...); err != nil {
+		return false, err
+	}
+	if !c.hasCommit(ctx, dir, commit) {
+		return false, nil
+	}
+	stderr, err = c.run(ctx, dir, nil, io.Discard, "merge-base", "--is-ancestor", "--end-of-options", commit, ref)
+	if err == nil {
+		return true, nil
+	}
+	var exit *exec.ExitError
+	if errors.As(err, &exit) && exit.ExitCode() == 1 {
+		return false, nil
+	}
+	return false, c.localError("check ancestry of "+commit+" in", repo, stderr, err)
+}
+
 func (c *Client) checkURL(raw string) (string, error) {
 	invalid := func(reason string) error {
 		return &rida.Error{Code: rida.CodeInvalid, Message: fmt.Sprintf("The repository URL %q is not valid: %s", raw, reason)}
@@ -557,6 +619,13 @@ func (c *Client) ensureRepo(ctx context.Context, dir string, hashLen int) error 
 // more than MaxFetchBytes; the repository is then dropped from the cache,
 // since it may hold a partial pack.
 func (c *Client) fetch(ctx context.Context, dir, repo, commit string) error {
+	return c.fetchRefspec(ctx, dir, repo, commit, "+"+commit+":refs/rida/"+commit, "--depth=1")
+}
+
+// fetchRefspec fetches refspec into dir under the size watch; what names
+// the fetched thing in messages, and options go before the repository.
+func (c *Client) fetchRefspec(ctx context.Context, dir, repo, what, refspec string, options ...string) error {
+	commit := what
 	before, _ := dirSize(filepath.Join(dir, "objects"))
 	fctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -580,9 +649,9 @@ func (c *Client) fetch(ctx context.Context, dir, repo, commit string) error {
 			}
 		}
 	}()
-	stderr, err := c.run(fctx, dir, nil, io.Discard,
-		"fetch", "--quiet", "--depth=1", "--no-tags", "--no-write-fetch-head", "--end-of-options",
-		repo, "+"+commit+":refs/rida/"+commit)
+	args := append([]string{"fetch", "--quiet", "--no-tags", "--no-write-fetch-head"}, options...)
+	args = append(args, "--end-of-options", repo, refspec)
+	stderr, err := c.run(fctx, dir, nil, io.Discard, args...)
 	close(done)
 	<-watched
 	if !over {

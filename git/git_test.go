@@ -679,3 +679,44 @@ func TestSHA256Repository(t *testing.T) {
 		t.Fatalf("ReadFile = %q, %v", b, err)
 	}
 }
+
+// TestBranchContains checks MBS's "is the commit on the branch" rule,
+// including a commit the cache already holds shallowly (fetched for a file
+// read), whose ancestry the check must not cut short.
+func TestBranchContains(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	r := gittest.NewRepo(t, filepath.Join(t.TempDir(), "m"))
+	first := r.Commit(map[string]string{"m.yaml": "one"})
+	second := r.Commit(map[string]string{"m.yaml": "two"})
+	third := r.Commit(map[string]string{"m.yaml": "three"})
+	r.Checkout("side")
+	side := r.Commit(map[string]string{"m.yaml": "side"})
+	c := newClient(t, nil)
+	// Read at second first, so the cache holds it shallowly.
+	if _, err := c.ReadFile(ctx, r.URL, second, "m.yaml"); err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		branch, commit string
+		want           bool
+	}{
+		{"main", third, true}, // the head
+		{"main", first, true}, // behind the shallow boundary
+		{"main", second, true},
+		{"main", side, false}, // only on another branch
+		{"side", first, true},
+		{"side", side, true},
+	} {
+		got, err := c.BranchContains(ctx, r.URL, tt.branch, tt.commit)
+		if err != nil || got != tt.want {
+			t.Errorf("BranchContains(%s, %.7s) = %v, %v; want %v", tt.branch, tt.commit, got, err, tt.want)
+		}
+	}
+	if _, err := c.BranchContains(ctx, r.URL, "gone", first); !errors.Is(err, git.ErrRefNotFound) || rida.ErrorCodeOf(err) != rida.CodeUnprocessable {
+		t.Errorf("missing branch: %v", err)
+	}
+	if _, err := c.BranchContains(ctx, r.URL, "--upload-pack=x", first); rida.ErrorCodeOf(err) != rida.CodeInvalid {
+		t.Errorf("option as branch: %v", err)
+	}
+}

@@ -300,8 +300,8 @@ func TestServe_Routes(t *testing.T) {
 		{"get_not_found", "GET", mbs + "/1/module-builds/999", ""},
 		{"get_bad_api_version", "GET", mbs + "/0/module-builds/1", ""},
 		{"put_not_allowed", "PUT", mbs + "/1/module-builds/1", `{}`},
-		{"post_scm_not_allowed", "POST", mbs + "/1/module-builds/", `{"scmurl": "https://src.example.org/modules/testmodule.git?#620ec77", "branch": "master"}`},
-		{"post_invalid_scmurl", "POST", mbs + "/1/module-builds/", `{"scmurl": "git://x", "branch": "master"}`},
+		{"post_scm_not_allowed", "POST", mbs + "/1/module-builds/", `{"scmurl": "https://src.example.org/modules/testmodule.git?#620ec77", "branch": "main"}`},
+		{"post_invalid_scmurl", "POST", mbs + "/1/module-builds/", `{"scmurl": "git://x", "branch": "main"}`},
 		{"post_yaml_refused", "POST", mbs + "/2/module-builds/", `{"modulemd": "document: modulemd\nversion: 2\n"}`},
 		{"components", "GET", mbs + "/1/component-builds/", ""},
 		{"components_of_module", "GET", mbs + "/1/component-builds/?module_build=1&order_by=id", ""},
@@ -637,7 +637,7 @@ func TestServe_Submit(t *testing.T) {
 	scmurl := url + "?#" + commit
 
 	// The seed API: {"scmurl"} → 201 {"id", "ids"}.
-	ex := do(t, srv.base, request{"", "POST", "/rida/module-builds/", `{"scmurl": "` + scmurl + `", "branch": "master"}`})
+	ex := do(t, srv.base, request{"", "POST", "/rida/module-builds/", `{"scmurl": "` + scmurl + `", "branch": "main"}`})
 	body, _ := ex.Body.(map[string]any)
 	ids, _ := body["ids"].([]any)
 	if ex.Status != 201 || body["id"] == nil || len(ids) != 2 {
@@ -649,14 +649,14 @@ func TestServe_Submit(t *testing.T) {
 	}
 
 	// The same again: every NSVC exists → 409.
-	ex = do(t, srv.base, request{"", "POST", "/module-build-service/2/module-builds/", `{"scmurl": "` + scmurl + `", "branch": "master"}`})
+	ex = do(t, srv.base, request{"", "POST", "/module-build-service/2/module-builds/", `{"scmurl": "` + scmurl + `", "branch": "main"}`})
 	if ex.Status != 409 {
 		t.Errorf("duplicate submission: %d %v", ex.Status, ex.Body)
 	}
 
 	// A dry run of a new commit explains and creates nothing.
 	url2, commit2 := gittest.MustModuleRepo(t, repos, "othermodule", submitModuleYAML)
-	ex = do(t, srv.base, request{"", "POST", "/module-build-service/2/module-builds/?dry_run=true", `{"scmurl": "` + url2 + "?#" + commit2 + `", "branch": "master"}`})
+	ex = do(t, srv.base, request{"", "POST", "/module-build-service/2/module-builds/?dry_run=true", `{"scmurl": "` + url2 + "?#" + commit2 + `", "branch": "main"}`})
 	body, _ = ex.Body.(map[string]any)
 	builds, _ := body["builds"].([]any)
 	explanation, _ := body["explanation"].([]any)
@@ -665,7 +665,7 @@ func TestServe_Submit(t *testing.T) {
 	}
 
 	// MBS v1 answers one object, v2 a list.
-	ex = do(t, srv.base, request{"", "POST", "/module-build-service/1/module-builds/", `{"scmurl": "` + url2 + "?#" + commit2 + `", "branch": "master", "owner": "alice"}`})
+	ex = do(t, srv.base, request{"", "POST", "/module-build-service/1/module-builds/", `{"scmurl": "` + url2 + "?#" + commit2 + `", "branch": "main", "owner": "alice"}`})
 	if got, _ := ex.Body.(map[string]any); ex.Status != 201 || got["owner"] != "alice" || got["state_name"] != "init" || got["name"] != "othermodule" {
 		t.Errorf("v1 submit: %d %v", ex.Status, ex.Body)
 	}
@@ -676,16 +676,16 @@ func TestServe_Submit(t *testing.T) {
 		status int
 		want   string
 	}{
-		{`{"scmurl": "https://evil.example.org/modules/x.git?#abc", "branch": "master"}`, 403, "is not allowed"},
-		{`{"scmurl": "ext::sh -c touch% /tmp/rida-pwned?#abc", "branch": "master"}`, 403, "transport helpers"},
-		{`{"scmurl": "file:///etc/modules/x.git?#abc", "branch": "master"}`, 403, "is not allowed"},
+		{`{"scmurl": "https://evil.example.org/modules/x.git?#abc", "branch": "main"}`, 403, "is not allowed"},
+		{`{"scmurl": "ext::sh -c touch% /tmp/rida-pwned?#abc", "branch": "main"}`, 403, "transport helpers"},
+		{`{"scmurl": "file:///etc/modules/x.git?#abc", "branch": "main"}`, 403, "is not allowed"},
 		{`{"scmurl": "` + scmurl + `"}`, 400, "Missing branch"},
-		{`{"branch": "master"}`, 400, "Missing scmurl"},
-		{`{"scmurl": "` + scmurl + `", "branch": "master", "colour": "red"}`, 400, "unspecified parameters: colour"},
-		{`{"scmurl": "` + scmurl + `", "branch": "master", "buildrequire_overrides": {"platform": "f28"}}`, 400, "buildrequire_overrides"},
+		{`{"branch": "main"}`, 400, "Missing scmurl"},
+		{`{"scmurl": "` + scmurl + `", "branch": "main", "colour": "red"}`, 400, "unspecified parameters: colour"},
+		{`{"scmurl": "` + scmurl + `", "branch": "main", "buildrequire_overrides": {"platform": "f28"}}`, 400, "buildrequire_overrides"},
 		{`{"scmurl": "` + scmurl + `", "branch": "--upload-pack=touch /tmp/rida-pwned"}`, 400, ""},
-		{`{"scmurl": "` + url + `?#` + strings.Repeat("1", 40) + `", "branch": "master"}`, 422, "Perhaps you forgot to push"},
-		{`{"scmurl": "` + scmurl + `", "branch": "master", "buildrequire_overrides": {"platform": ["f99"]}}`, 422, ""},
+		{`{"scmurl": "` + url + `?#` + strings.Repeat("1", 40) + `", "branch": "main"}`, 422, "Perhaps you forgot to push"},
+		{`{"scmurl": "` + scmurl + `", "branch": "main", "buildrequire_overrides": {"platform": ["f99"]}}`, 422, ""},
 	} {
 		ex := do(t, srv.base, request{"", "POST", "/module-build-service/2/module-builds/", c.body})
 		msg, _ := ex.Body.(map[string]any)["message"].(string)
@@ -707,10 +707,10 @@ func TestServe_Submit(t *testing.T) {
 		}
 		return out.String()
 	}
-	if out := run("explain", url3+"?#"+commit3, "--branch", "master"); strings.Count(out, "would build climodule:master:") != 2 || !strings.Contains(out, "buildrequires platform:f29:3:00000000") {
+	if out := run("explain", url3+"?#"+commit3, "--branch", "main"); strings.Count(out, "would build climodule:main:") != 2 || !strings.Contains(out, "buildrequires platform:f29:3:00000000") {
 		t.Errorf("rida explain:\n%s", out)
 	}
-	if out := run("submit", url3+"?#"+commit3, "--branch", "master", "--buildrequire", "platform:f29"); strings.Count(out, "climodule:master:29") != 1 {
+	if out := run("submit", url3+"?#"+commit3, "--branch", "main", "--buildrequire", "platform:f29"); strings.Count(out, "climodule:main:29") != 1 {
 		t.Errorf("rida submit --buildrequire platform:f29:\n%s", out)
 	}
 }
