@@ -229,3 +229,27 @@ func TestSubmitter_Rejects(t *testing.T) {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// TestSubmitter_Scratch: scratch builds never conflict; each gets the next
+// "_<n>" context suffix, as MBS numbers them.
+func TestSubmitter_Scratch(t *testing.T) {
+	w := newSubmitWorld(t, engine.SubmitConfig{AllowScratch: true})
+	url, commit := gittest.MustModuleRepo(t, w.root, "testmodule", testmoduleYAML)
+	req := rida.SubmitRequest{SCMURL: url + "?#" + commit, Branch: "main", Owner: "alice", Scratch: true,
+		BuildrequireOverrides: map[string][]string{"platform": {"f28"}}}
+	var contexts []string
+	for range 2 {
+		sub, err := w.submitter.Submit(t.Context(), req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(sub.Builds) != 1 || !sub.Builds[0].Scratch {
+			t.Fatalf("scratch submission = %+v", sub.Builds)
+		}
+		contexts = append(contexts, sub.Builds[0].Context)
+	}
+	base, _, _ := strings.Cut(contexts[0], "_")
+	if contexts[0] != base+"_1" || contexts[1] != base+"_2" || len(base) != 8 {
+		t.Errorf("scratch contexts = %v, want <context>_1 and <context>_2", contexts)
+	}
+}
