@@ -224,6 +224,15 @@ type ModuleBuildFilter struct {
 	NewRepoTaskID, ReusedModuleID   *int64
 	StreamVersion                   *float64
 	States                          []ModuleState
+	// StreamVersionLTE keeps base module builds whose stream version is at
+	// most it and of the same major version (MBS: floor(v/10000)*10000 <=
+	// stream_version <= v).
+	StreamVersionLTE *float64
+	// VirtualStreams keeps builds declaring any of these virtual streams.
+	VirtualStreams []string
+	// BaseModuleBR keeps builds built against base module builds matching
+	// every set field.
+	BaseModuleBR                    BaseModuleFilter
 	SubmittedBefore, SubmittedAfter *time.Time
 	ModifiedBefore, ModifiedAfter   *time.Time
 	CompletedBefore, CompletedAfter *time.Time
@@ -231,6 +240,19 @@ type ModuleBuildFilter struct {
 	Page, PerPage                   int
 	Include                         ModuleBuildInclude
 }
+
+// BaseModuleFilter matches the base modules a build buildrequires (MBS's
+// base_module_br* filters). Nil fields do not filter.
+type BaseModuleFilter struct {
+	Name, Stream, Context *string
+	Version               *uint64
+	StreamVersion         *float64
+	StreamVersionLTE      *float64
+	StreamVersionGTE      *float64
+}
+
+// IsZero reports whether the filter sets nothing.
+func (f BaseModuleFilter) IsZero() bool { return f == BaseModuleFilter{} }
 
 // ModuleBuildInclude says which related rows to load with module builds, so a
 // short list costs one query and a verbose one a fixed handful, never one per

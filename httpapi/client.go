@@ -247,6 +247,12 @@ func setBool(q url.Values, key string, v *bool) {
 	}
 }
 
+func setFloat(q url.Values, key string, v *float64) {
+	if v != nil {
+		q.Set(key, strconv.FormatFloat(*v, 'f', -1, 64))
+	}
+}
+
 func setTime(q url.Values, key string, v *time.Time) {
 	if v != nil {
 		q.Set(key, v.UTC().Format(rida.TimeFormat))
@@ -293,12 +299,24 @@ func moduleQuery(f rida.ModuleBuildFilter) url.Values {
 	}
 	setInt64(q, "new_repo_task_id", f.NewRepoTaskID)
 	setInt64(q, "reused_module_id", f.ReusedModuleID)
-	if f.StreamVersion != nil {
-		q.Set("stream_version", strconv.FormatFloat(*f.StreamVersion, 'f', -1, 64))
-	}
+	setFloat(q, "stream_version", f.StreamVersion)
 	for _, s := range f.States {
 		q.Add("state", s.String())
 	}
+	for _, vs := range f.VirtualStreams {
+		q.Add("virtual_stream", vs)
+	}
+	setFloat(q, "stream_version_lte", f.StreamVersionLTE)
+	br := f.BaseModuleBR
+	setStr(q, "base_module_br_name", br.Name)
+	setStr(q, "base_module_br_stream", br.Stream)
+	if br.Version != nil {
+		q.Set("base_module_br_version", strconv.FormatUint(*br.Version, 10))
+	}
+	setStr(q, "base_module_br_context", br.Context)
+	setFloat(q, "base_module_br_stream_version", br.StreamVersion)
+	setFloat(q, "base_module_br_stream_version_lte", br.StreamVersionLTE)
+	setFloat(q, "base_module_br_stream_version_gte", br.StreamVersionGTE)
 	setTime(q, "submitted_before", f.SubmittedBefore)
 	setTime(q, "submitted_after", f.SubmittedAfter)
 	setTime(q, "modified_before", f.ModifiedBefore)

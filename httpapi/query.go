@@ -164,27 +164,12 @@ func (q *query) paging() (page, perPage int) {
 	return page, perPage
 }
 
-// unsupported lists MBS filters that need data rida does not keep yet; they
-// are refused rather than ignored, because ignoring a filter returns builds
-// the caller asked to exclude.
-var unsupported = []string{
-	"virtual_stream", "stream_version_lte", "base_module_br", "base_module_br_name",
-	"base_module_br_stream", "base_module_br_version", "base_module_br_context",
-	"base_module_br_stream_version", "base_module_br_stream_version_lte",
-	"base_module_br_stream_version_gte",
-}
-
 // moduleFilter parses MBS's module-builds list query (mbs.md §1.3).
 func moduleFilter(v url.Values, apiVersion int) (rida.ModuleBuildFilter, error) {
 	q := &query{v: v}
 	var f rida.ModuleBuildFilter
 	if q.has("id") {
 		return f, rida.Errorf(rida.CodeInvalid, `The "id" query option is invalid. Did you mean to go to "/module-build-service/%d/module-builds/<id>"?`, apiVersion)
-	}
-	for _, key := range unsupported {
-		if q.has(key) {
-			return f, rida.Errorf(rida.CodeInvalid, "The %q filter is not supported by this server yet", key)
-		}
 	}
 	if q.has("rpm") {
 		return f, rida.Errorf(rida.CodeInvalid, "Configured builder does not allow to search by rpm binary name!")
@@ -220,6 +205,37 @@ func moduleFilter(v url.Values, apiVersion int) (rida.ModuleBuildFilter, error) 
 	f.Batch = q.int("batch")
 	f.NewRepoTaskID, f.ReusedModuleID = q.int64("new_repo_task_id"), q.int64("reused_module_id")
 	f.StreamVersion = q.float("stream_version")
+	if v := q.float("stream_version_lte"); v != nil {
+		if *v < 10000 {
+			return f, rida.Errorf(rida.CodeInvalid, "An invalid value of stream_version_lte was provided. It must be an integer or float greater than or equal to 10000.")
+		}
+		f.StreamVersionLTE = v
+	}
+	f.VirtualStreams = v["virtual_stream"]
+	if nsvc := q.str("base_module_br"); nsvc != nil {
+		parts := strings.Split(*nsvc, ":")
+		version, err := strconv.ParseUint(parts[min(2, len(parts)-1)], 10, 64)
+		if len(parts) != 4 || err != nil {
+			return f, rida.Errorf(rida.CodeInvalid, `The filter argument for "base_module_br" must be in the format of N:S:V:C`)
+		}
+		f.BaseModuleBR = rida.BaseModuleFilter{Name: &parts[0], Stream: &parts[1], Version: &version, Context: &parts[3]}
+	}
+	br := &f.BaseModuleBR
+	if n := q.str("base_module_br_name"); n != nil {
+		br.Name = n
+	}
+	if s := q.str("base_module_br_stream"); s != nil {
+		br.Stream = s
+	}
+	if v := q.uint64("base_module_br_version"); v != nil {
+		br.Version = v
+	}
+	if c := q.str("base_module_br_context"); c != nil {
+		br.Context = c
+	}
+	br.StreamVersion = q.float("base_module_br_stream_version")
+	br.StreamVersionLTE = q.float("base_module_br_stream_version_lte")
+	br.StreamVersionGTE = q.float("base_module_br_stream_version_gte")
 	for _, s := range v["state"] {
 		st, err := rida.ParseModuleState(s)
 		if err != nil {

@@ -97,6 +97,8 @@ func TestClient_AgainstServer(t *testing.T) {
 		Scratch: ptr(false), Batch: ptr(2), States: []rida.ModuleState{rida.ModuleReady, rida.ModuleDone},
 		SubmittedAfter: ptr(time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)), KojiTag: ptr("module-x"),
 		Order: []rida.Order{{Field: "name", Desc: true}, {Field: "id", Desc: true}}, Page: 3, PerPage: 20,
+		VirtualStreams: []string{"fedora", "el8"}, StreamVersionLTE: ptr(280100.0),
+		BaseModuleBR: rida.BaseModuleFilter{Name: ptr("platform"), Version: ptr(uint64(3)), StreamVersionGTE: ptr(270000.0)},
 	}
 	builds, total, err := client.FindModuleBuilds(ctx, filter)
 	if err != nil {

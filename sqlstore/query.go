@@ -247,6 +247,37 @@ func buildModuleBuildsQuery(d *dialect, f *rida.ModuleBuildFilter) (listQuery, e
 		}
 		w.in("state", states)
 	}
+	if v := f.StreamVersionLTE; v != nil {
+		w.cond("stream_version >= ? AND stream_version <= ?", math.Floor(*v/10000)*10000, *v)
+	}
+	if len(f.VirtualStreams) > 0 {
+		names := make([]any, len(f.VirtualStreams))
+		for i, n := range f.VirtualStreams {
+			names[i] = n
+		}
+		w.cond("id IN (SELECT module_build_id FROM module_builds_virtual_streams WHERE name IN ("+placeholders(len(names))+"))", names...)
+	}
+	if br := f.BaseModuleBR; !br.IsZero() {
+		var sub where
+		sub.str("b.name", br.Name)
+		sub.str("b.stream", br.Stream)
+		sub.str("b.context", br.Context)
+		if br.Version != nil {
+			if *br.Version > math.MaxInt64 {
+				lq.empty = true
+				return lq, nil
+			}
+			sub.cond("b.version = ?", int64(*br.Version))
+		}
+		sub.float("b.stream_version", br.StreamVersion)
+		if br.StreamVersionLTE != nil {
+			sub.cond("b.stream_version <= ?", *br.StreamVersionLTE)
+		}
+		if br.StreamVersionGTE != nil {
+			sub.cond("b.stream_version >= ?", *br.StreamVersionGTE)
+		}
+		w.cond("id IN (SELECT l.module_build_id FROM module_builds_base_modules l JOIN module_builds b ON b.id = l.base_module_id"+sub.b.String()+")", sub.args...)
+	}
 	w.timeRange(d, "time_submitted", f.SubmittedAfter, f.SubmittedBefore)
 	w.timeRange(d, "time_modified", f.ModifiedAfter, f.ModifiedBefore)
 	w.timeRange(d, "time_completed", f.CompletedAfter, f.CompletedBefore)

@@ -64,17 +64,24 @@ func benchDatabases(b *testing.B) map[string]*sqlstore.DB {
 	}
 	b.Cleanup(func() { db.Close() })
 	out["sqlite"] = db
-	if dsn := os.Getenv(pgtest.Env); dsn != "" {
-		out["postgres"] = openBenchPostgres(b, dsn)
+	var pgDSN string
+	if base := os.Getenv(pgtest.Env); base != "" {
+		out["postgres"], pgDSN = openBenchPostgres(b, base)
 	}
 	for _, db := range out {
 		seedBench(b, db)
 	}
+	if pgDSN != "" {
+		if err := pgtest.Analyze(pgDSN); err != nil {
+			b.Fatal(err)
+		}
+	}
 	return out
 }
 
-// openBenchPostgres opens a store in a fresh schema dropped at the end.
-func openBenchPostgres(b *testing.B, base string) *sqlstore.DB {
+// openBenchPostgres opens a store in a fresh schema dropped at the end, and
+// returns the schema's DSN.
+func openBenchPostgres(b *testing.B, base string) (*sqlstore.DB, string) {
 	b.Helper()
 	dsn, drop, err := pgtest.NewSchema(base, "bench")
 	if err != nil {
@@ -86,7 +93,7 @@ func openBenchPostgres(b *testing.B, base string) *sqlstore.DB {
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { db.Close() })
-	return db
+	return db, dsn
 }
 
 func BenchmarkAPI(b *testing.B) {
