@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -348,9 +349,23 @@ func (db *DB) inReadTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 func (db *DB) FindModuleBuildByID(ctx context.Context, id int64, inc rida.ModuleBuildInclude) (*rida.ModuleBuild, error) {
 	var m *rida.ModuleBuild
 	var err error
-	if !includesAny(inc) {
+	switch {
+	case !includesAny(inc):
 		m, err = findModuleBuild(ctx, db.run(nil), id, inc.Modulemd)
-	} else {
+	case aggregable(db.d, inc):
+		// One statement is one snapshot: no transaction needed.
+		row, agg := newModuleRow(), &aggregateRow{inc: inc}
+		query := "SELECT " + moduleSelect(inc.Modulemd) + aggregateColumns(inc) + " FROM module_builds WHERE id = ?"
+		err = db.run(nil).queryRow(ctx, query, id).Scan(append(slices.Clone(row.dest), agg.dest()...)...)
+		if errors.Is(err, sql.ErrNoRows) {
+			err = rida.ErrModuleBuildNotFound
+		}
+		if err == nil {
+			if m, err = row.build(); err == nil {
+				err = agg.fill(m)
+			}
+		}
+	default:
 		err = db.inReadTx(ctx, func(tx *sql.Tx) error {
 			var err error
 			r := db.run(tx)
@@ -386,7 +401,15 @@ func (db *DB) FindModuleBuilds(ctx context.Context, f rida.ModuleBuildFilter) ([
 	selStmt, countStmt := db.prepareDynamic(ctx, lq.sel), db.prepareDynamic(ctx, lq.count)
 	var out []*rida.ModuleBuild
 	var total int
-	err = db.inReadTx(ctx, func(tx *sql.Tx) error {
+	aggregated := aggregable(db.d, f.Include)
+	read := db.inReadTx
+	if aggregated {
+		// The page is one statement with its related rows aggregated in;
+		// the count, when needed, is a second one. No snapshot spans them,
+		// as none is needed for a total.
+		read = func(ctx context.Context, fn func(tx *sql.Tx) error) error { return fn(nil) }
+	}
+	err = read(ctx, func(tx *sql.Tx) error {
 		r := db.run(tx)
 		rows, err := r.queryDynamic(ctx, selStmt, lq.sel, lq.selArgs()...)
 		if err != nil {
@@ -395,13 +418,23 @@ func (db *DB) FindModuleBuilds(ctx context.Context, f rida.ModuleBuildFilter) ([
 		defer rows.Close()
 		out = make([]*rida.ModuleBuild, 0, lq.perPage)
 		row := newModuleRow()
+		agg := &aggregateRow{inc: f.Include}
+		dest := row.dest
+		if aggregated {
+			dest = append(slices.Clone(row.dest), agg.dest()...)
+		}
 		for rows.Next() {
-			if err := rows.Scan(row.dest...); err != nil {
+			if err := rows.Scan(dest...); err != nil {
 				return err
 			}
 			m, err := row.build()
 			if err != nil {
 				return err
+			}
+			if aggregated {
+				if err := agg.fill(m); err != nil {
+					return err
+				}
 			}
 			out = append(out, m)
 		}
@@ -416,7 +449,7 @@ func (db *DB) FindModuleBuilds(ctx context.Context, f rida.ModuleBuildFilter) ([
 		} else if err := r.queryRowDynamic(ctx, countStmt, lq.count, lq.args...).Scan(&total); err != nil {
 			return err
 		}
-		if len(out) == 0 {
+		if len(out) == 0 || aggregated {
 			return nil
 		}
 		return loadModuleRelated(ctx, r, out, f.Include)
