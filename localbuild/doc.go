@@ -3,7 +3,9 @@
 // createrepo_c and modifyrepo_c (MBS's local / Mock builder, mbs.md §3.20).
 //
 // Every command line is made by a pure function of this package
-// (SRPMCommand, RebuildCommand, CreateRepoCommand, ModifyRepoCommand), so
+// (SRPMCommand, RebuildCommand, QueryCommand, CreateRepoCommand,
+// ModifyRepoCommand, MockInitCommand, MockRebuildCommand), and the mock
+// chroot configuration by MockConfig.Render, so
 // what rida asks rpmbuild to do is unit-tested without running anything; the
 // commands run through a Runner. ExecRunner is the real one: a timeout from
 // the context, the whole process group killed on cancel, capped output, and
