@@ -5,8 +5,6 @@ STATICCHECK := $(GO) tool -modfile=tools/go.mod staticcheck
 BENCHSTAT := $(GO) tool -modfile=tools/go.mod benchstat
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo devel)
 LDFLAGS := -X github.com/rida-build/rida.Version=$(VERSION)
-# System packages the builders and tests use; installed with apt-get when missing.
-SYSTEM_PACKAGES := git rpm createrepo-c
 SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 
 .DEFAULT_GOAL := help
@@ -16,11 +14,12 @@ help: ## Show this help
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-14s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 .PHONY: deps
-deps: ## Install missing system packages (git, rpm, createrepo-c) with apt-get
+deps: ## Install missing system packages (git, rpm, createrepo-c, gcc) with apt-get
 	@missing=""; \
 	command -v git >/dev/null 2>&1 || missing="$$missing git"; \
 	command -v rpmbuild >/dev/null 2>&1 || missing="$$missing rpm"; \
 	command -v createrepo_c >/dev/null 2>&1 || missing="$$missing createrepo-c"; \
+	command -v gcc >/dev/null 2>&1 || missing="$$missing gcc"; \
 	if [ -n "$$missing" ]; then \
 		echo "installing:$$missing"; \
 		$(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
