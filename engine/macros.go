@@ -64,8 +64,10 @@ type MacrosInput struct {
 	// buildrequired modules' RPMs (NEVRAs, see ModuleBuildMacros).
 	UrsineRPMs []string
 
-	// Today dates the changelog entry; MBS uses the local date of the
-	// machine that builds the SRPM.
+	// Today dates the changelog entry, as a date in Today's location: MBS
+	// uses the local date of the machine that builds the SRPM, so callers
+	// pass time.Now(). It is an input to keep the generator pure; the zero
+	// time is refused rather than dated year 1.
 	Today time.Time
 }
 
@@ -386,6 +388,9 @@ func validateMacrosInput(in MacrosInput) error {
 		if err := macrosCheckValue(f.value, f.name, f.extra); err != nil {
 			return err
 		}
+	}
+	if in.Today.IsZero() {
+		return rida.Errorf(rida.CodeUnprocessable, "today: the changelog date is not set")
 	}
 	if in.Index < 0 {
 		return rida.Errorf(rida.CodeUnprocessable, "index: must not be negative, got %d", in.Index)

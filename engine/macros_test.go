@@ -303,6 +303,7 @@ func TestModuleBuildMacrosInvalid(t *testing.T) {
 		{"non-ASCII stream", func(in *engine.MacrosInput) { in.Stream = "ünï" }, "stream"},
 		{"invalid UTF-8", func(in *engine.MacrosInput) { in.Stream = "\xff" }, "stream"},
 		{"dash in marking", func(in *engine.MacrosInput) { in.Marking = "f-28+" }, "disttag_marking"},
+		{"no date", func(in *engine.MacrosInput) { in.Today = time.Time{} }, "today"},
 		{"negative index", func(in *engine.MacrosInput) { in.Index = -1 }, "index"},
 		{"NUL in author macros", func(in *engine.MacrosInput) { in.RPMMacros = "%a 1\x00" }, "buildopts.rpms.macros"},
 		{"percent in buildrequire", func(in *engine.MacrosInput) {
