@@ -11,12 +11,13 @@ import (
 	"github.com/rida-build/rida"
 )
 
-// On PostgreSQL every statement is a round trip, and a verbose read used to
-// be eight of them (BEGIN, the build, components, trace, siblings, virtual
-// streams, base modules, COMMIT). There the related rows that API reads
-// need are instead aggregated into JSON columns of the build's own row:
-// one statement, which is also one consistent snapshot. SQLite, where a
-// statement costs no round trip, keeps the per-kind queries.
+// On PostgreSQL every statement is a round trip, and reading one build with
+// its related rows used to be eight of them (BEGIN, the build, components,
+// trace, siblings, virtual streams, base modules, COMMIT). There the related
+// rows that API reads need are instead aggregated into JSON columns of the
+// build's own row: one statement, which is also one consistent snapshot.
+// Lists keep the per-kind queries (one per kind for the whole page), and so
+// does SQLite, where a statement costs no round trip.
 
 // aggregable reports whether inc can be served by aggregated columns: full
 // component rows and component traces still use the per-kind queries.

@@ -284,11 +284,7 @@ func buildModuleBuildsQuery(d *dialect, f *rida.ModuleBuildFilter) (listQuery, e
 
 	cond := w.b.String()
 	lq.args = w.args
-	cols := moduleSelect(f.Include.Modulemd)
-	if aggregable(d, f.Include) {
-		cols += aggregateColumns(f.Include)
-	}
-	lq.sel = "SELECT " + cols + " FROM module_builds" + cond + order + " LIMIT ? OFFSET ?"
+	lq.sel = "SELECT " + moduleSelect(f.Include.Modulemd) + " FROM module_builds" + cond + order + " LIMIT ? OFFSET ?"
 	lq.count = "SELECT COUNT(*) FROM module_builds" + cond
 	return lq, nil
 }
