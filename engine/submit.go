@@ -356,8 +356,15 @@ func (s *Submitter) validate(mmd *modulemd.Stream) error {
 			}
 		}
 	}
+	packages := map[string]string{}
 	for _, key := range slices.Sorted(maps.Keys(mmd.RPMComponents)) {
 		c := mmd.RPMComponents[key]
+		// Two keys naming one package would build it twice and tag two
+		// builds of one name into the module.
+		if other, dup := packages[c.PackageName()]; dup {
+			return rida.Errorf(rida.CodeUnprocessable, "The components %q and %q both build the package %q", other, key, c.PackageName())
+		}
+		packages[c.PackageName()] = key
 		if c.Repository != "" && !s.config.AllowCustomComponentRepos {
 			return rida.Errorf(rida.CodeForbidden, "Custom component repositories aren't allowed. The component %q names %s.", key, c.Repository)
 		}

@@ -186,6 +186,8 @@ func TestSubmitter_Rejects(t *testing.T) {
 	named, namedCommit := gittest.MustModuleRepo(t, w.root, "named", strings.Replace(testmoduleYAML, "data:\n", "data:\n  name: other\n", 1))
 	versioned, versionedCommit := gittest.MustModuleRepo(t, w.root, "versioned", strings.Replace(testmoduleYAML, "data:\n", "data:\n  version: 3\n", 1))
 	mbsXMD, mbsXMDCommit := gittest.MustModuleRepo(t, w.root, "xmdmodule", strings.Replace(testmoduleYAML, "data:\n", "data:\n  xmd:\n    mbs:\n      buildrequires: {}\n", 1))
+	dupURL, dupCommit := gittest.MustModuleRepo(t, w.root, "dupmodule", strings.Replace(testmoduleYAML,
+		"      perl-Tangerine:\n", "      perl-Tangerine:\n        name: tangerine\n", 1))
 	side := gittest.NewRepo(t, filepath.Join(w.root, "sidemodule"))
 	side.Commit(map[string]string{"sidemodule.yaml": testmoduleYAML})
 	side.Checkout("feature")
@@ -196,6 +198,7 @@ func TestSubmitter_Rejects(t *testing.T) {
 		code rida.ErrorCode
 		want string
 	}{
+		{"two components, one package", rida.SubmitRequest{SCMURL: dupURL + "?#" + dupCommit, Branch: "main"}, rida.CodeUnprocessable, `both build the package "tangerine"`},
 		{"commit not on branch", rida.SubmitRequest{SCMURL: side.URL + "?#" + offMain, Branch: "main"}, rida.CodeInvalid, "is not in branch main."},
 		{"missing branch", rida.SubmitRequest{SCMURL: side.URL + "?#" + offMain, Branch: "nope"}, rida.CodeUnprocessable, "does not exist"},
 		{"not allowed", rida.SubmitRequest{SCMURL: "https://evil.example.org/m.git?#abc", Branch: "main"}, rida.CodeForbidden, "is not allowed"},
