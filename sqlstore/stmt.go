@@ -133,6 +133,7 @@ func markEventsSQL(n int) string {
 func staticQueries() []string {
 	qs := []string{
 		selectModuleByIDSQL, selectModuleByIDNoModulemdSQL, selectComponentByIDSQL, insertModuleSQL, insertModuleTraceSQL,
+		extendLeaseSQL, releaseLeaseSQL,
 		insertVirtualStreamSQL, deleteVirtualStreamSQL, insertBaseModuleSQL, deleteBaseModuleSQL, selectModuleIDByNSVC, updateImportedSQL,
 		insertComponentSQL, insertComponentTraceSQL, insertEventSQL, pendingEventsSQL,
 	}
@@ -147,7 +148,8 @@ func staticQueries() []string {
 	}
 	for n := 1; n <= maxBucket; n <<= 1 {
 		qs = append(qs, componentsByModulesSQL(n), componentTasksByModulesSQL(n), componentTracesByModulesSQL(n), componentTracesByIDsSQL(n),
-			moduleTracesSQL(n), siblingsSQL(n), markEventsSQL(n), virtualStreamsSQL(n), baseModulesSQL(n))
+			moduleTracesSQL(n), siblingsSQL(n), markEventsSQL(n), virtualStreamsSQL(n), baseModulesSQL(n),
+			takeLeaseSQL(n), buildsByIDsSQL(n))
 	}
 	return qs
 }
