@@ -220,11 +220,7 @@ func (im *Importer) moduleBuild(ctx context.Context, s *modulemd.Stream) (*rida.
 		Owner: importOwner, Modulemd: string(text), KojiTag: kojiTag, RebuildStrategy: rida.RebuildAll,
 		BuildRequires: brs, VirtualStreams: virtualStreams, Commit: commit, MSE: mse,
 	}
-	for _, dep := range s.Dependencies {
-		if len(dep.Requires) > 0 {
-			m.Requires = append(m.Requires, dep.Requires)
-		}
-	}
+	m.Requires = runtimeRequires(s)
 	if isBase {
 		if v, ok := expand.StreamVersion(s.Stream, true, im.config.StreamSuffixes); ok {
 			m.StreamVersion = &v
@@ -247,19 +243,19 @@ func (im *Importer) moduleBuild(ctx context.Context, s *modulemd.Stream) (*rida.
 
 // findBuild finds the build an xmd buildrequires entry names.
 func (im *Importer) findBuild(ctx context.Context, name string, br rida.BuildRequire) (*rida.ModuleBuild, error) {
-	f := rida.ModuleBuildFilter{Name: &name, Stream: &br.Stream, Context: &br.Context, PerPage: 1}
-	var version uint64
-	if _, err := fmt.Sscan(br.Version, &version); err == nil {
-		f.Version = &version
+	var version *uint64
+	var v uint64
+	if _, err := fmt.Sscan(br.Version, &v); err == nil {
+		version = &v
 	}
-	builds, _, err := im.store.FindModuleBuilds(ctx, f)
+	base, err := findNSVC(ctx, im.store, name, br.Stream, version, br.Context)
 	if err != nil {
 		return nil, fmt.Errorf("find base module %s:%s: %w", name, br.Stream, err)
 	}
-	if len(builds) == 0 {
+	if base == nil {
 		return nil, rida.Errorf(rida.CodeUnprocessable, "The base module %s:%s:%s:%s is not known; import it first.", name, br.Stream, br.Version, br.Context)
 	}
-	return builds[0], nil
+	return base, nil
 }
 
 // xmdBuildRequires reads xmd.mbs.buildrequires: name → {stream, version,

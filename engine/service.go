@@ -7,6 +7,7 @@ import (
 	"log/slog"
 
 	"github.com/rida-build/rida"
+	"github.com/rida-build/rida/modulemd"
 )
 
 // Store is what Service needs from the database. sqlstore.DB implements it.
@@ -115,4 +116,31 @@ func (s *Service) CancelModuleBuild(ctx context.Context, id int64, user string) 
 		return s.store.FindModuleBuildByID(ctx, id, rida.ModuleBuildInclude{Modulemd: true, ComponentTasks: true, StateTrace: true, Siblings: true, VirtualStreams: true, BaseModules: true})
 	}
 	return nil, fmt.Errorf("cancel module build %d: %w", id, rida.ErrStaleWrite)
+}
+
+// buildFinder is the store query findNSVC needs.
+type buildFinder interface {
+	FindModuleBuilds(ctx context.Context, f rida.ModuleBuildFilter) ([]*rida.ModuleBuild, int, error)
+}
+
+// findNSVC returns the build name:stream:version:context, or nil when there
+// is none. A nil version matches any version.
+func findNSVC(ctx context.Context, store buildFinder, name, stream string, version *uint64, context string) (*rida.ModuleBuild, error) {
+	builds, _, err := store.FindModuleBuilds(ctx, rida.ModuleBuildFilter{Name: &name, Stream: &stream, Version: version, Context: &context, PerPage: 1})
+	if err != nil || len(builds) == 0 {
+		return nil, err
+	}
+	return builds[0], nil
+}
+
+// runtimeRequires returns the runtime requires of each dependency block that
+// has any, as rida.ModuleBuild.Requires keeps them.
+func runtimeRequires(s *modulemd.Stream) []map[string][]string {
+	var out []map[string][]string
+	for _, dep := range s.Dependencies {
+		if len(dep.Requires) > 0 {
+			out = append(out, dep.Requires)
+		}
+	}
+	return out
 }

@@ -162,12 +162,8 @@ func (s *Submitter) reuseSource(ctx context.Context, ref string, strategy rida.R
 		if err != nil {
 			return nil, invalid(`The parameter "reuse_components_from" contains an invalid module identifier`)
 		}
-		builds, _, err := s.store.FindModuleBuilds(ctx, rida.ModuleBuildFilter{Name: &parts[0], Stream: &parts[1], Version: &version, Context: &parts[3], PerPage: 1})
-		if err != nil {
+		if m, err = findNSVC(ctx, s.store, parts[0], parts[1], &version, parts[3]); err != nil {
 			return nil, err
-		}
-		if len(builds) > 0 {
-			m = builds[0]
 		}
 	}
 	if m == nil {
@@ -472,7 +468,7 @@ func (s *Submitter) create(ctx context.Context, req rida.SubmitRequest, strategy
 			return nil, err
 		}
 		m.ReusedModuleID = reuseID
-		existing, err := s.findNSVC(ctx, m)
+		existing, err := findNSVC(ctx, s.store, m.Name, m.Stream, &m.Version, m.Context)
 		if err != nil {
 			return nil, err
 		}
@@ -528,34 +524,22 @@ func (s *Submitter) newBuild(ctx context.Context, req rida.SubmitRequest, strate
 		RebuildStrategy: strategy, Scratch: req.Scratch, BuildRequires: r.BuildRequires,
 		Commit: commit, MSE: true,
 	}
-	for _, dep := range mmd.Dependencies {
-		if len(dep.Requires) > 0 {
-			m.Requires = append(m.Requires, dep.Requires)
-		}
-	}
+	m.Requires = runtimeRequires(mmd)
 	for _, name := range slices.Sorted(maps.Keys(r.BuildRequires)) {
 		if !slices.Contains(s.config.BaseModuleNames, name) {
 			continue
 		}
 		br := r.BuildRequires[name]
 		version, _ := strconv.ParseUint(br.Version, 10, 64)
-		builds, _, err := s.store.FindModuleBuilds(ctx, rida.ModuleBuildFilter{Name: &name, Stream: &br.Stream, Version: &version, Context: &br.Context, PerPage: 1})
+		base, err := findNSVC(ctx, s.store, name, br.Stream, &version, br.Context)
 		if err != nil {
 			return nil, fmt.Errorf("find base module %s:%s: %w", name, br.Stream, err)
 		}
-		if len(builds) > 0 {
-			m.BaseModules = append(m.BaseModules, builds[0])
+		if base != nil {
+			m.BaseModules = append(m.BaseModules, base)
 		}
 	}
 	return m, nil
-}
-
-func (s *Submitter) findNSVC(ctx context.Context, m *rida.ModuleBuild) (*rida.ModuleBuild, error) {
-	builds, _, err := s.store.FindModuleBuilds(ctx, rida.ModuleBuildFilter{Name: &m.Name, Stream: &m.Stream, Version: &m.Version, Context: &m.Context, PerPage: 1})
-	if err != nil || len(builds) == 0 {
-		return nil, err
-	}
-	return builds[0], nil
 }
 
 // scratchContext gives a scratch build its "_<n>" context suffix: one more

@@ -117,15 +117,8 @@ func (c *Client) FindModuleBuilds(ctx context.Context, f rida.ModuleBuildFilter)
 	if err := c.do(ctx, http.MethodGet, clientPrefix+"/module-builds/", q, nil, &body); err != nil {
 		return nil, 0, err
 	}
-	out := make([]*rida.ModuleBuild, len(body.Items))
-	for i := range body.Items {
-		m, err := fromVerbose(&body.Items[i])
-		if err != nil {
-			return nil, 0, err
-		}
-		out[i] = m
-	}
-	return out, body.Meta.Total, nil
+	out, err := convertAll(body.Items, fromVerbose)
+	return out, body.Meta.Total, err
 }
 
 // FindComponentBuildByID implements rida.ModuleBuildService.
@@ -143,15 +136,8 @@ func (c *Client) FindComponentBuilds(ctx context.Context, f rida.ComponentBuildF
 	if err := c.do(ctx, http.MethodGet, clientPrefix+"/component-builds/", componentQuery(f), nil, &body); err != nil {
 		return nil, 0, err
 	}
-	out := make([]*rida.ComponentBuild, len(body.Items))
-	for i := range body.Items {
-		cb, err := fromComponent(&body.Items[i])
-		if err != nil {
-			return nil, 0, err
-		}
-		out[i] = cb
-	}
-	return out, body.Meta.Total, nil
+	out, err := convertAll(body.Items, fromComponent)
+	return out, body.Meta.Total, err
 }
 
 // CancelModuleBuild implements rida.ModuleBuildService.
@@ -196,12 +182,12 @@ func (c *Client) SubmitModuleBuild(ctx context.Context, req rida.SubmitRequest) 
 	} else if err := c.do(ctx, http.MethodPost, clientPrefix+"/module-builds/", nil, body, &dtos); err != nil {
 		return nil, err
 	}
-	for i := range dtos {
-		m, err := fromVerbose(&dtos[i])
-		if err != nil {
-			return nil, err
-		}
-		sub.Builds = append(sub.Builds, m)
+	builds, err := convertAll(dtos, fromVerbose)
+	if err != nil {
+		return nil, err
+	}
+	sub.Builds = builds
+	for _, m := range builds {
 		// MBS's answer does not say which builds existed before; new and
 		// resumed ones are in init or wait.
 		sub.Created = append(sub.Created, !req.DryRun && (m.State == rida.ModuleInit || m.State == rida.ModuleWait))
@@ -227,6 +213,19 @@ func (c *Client) ImportModule(ctx context.Context, req rida.ImportRequest) (*rid
 		TimeModified: resp.Module.TimeModified, TimeCompleted: resp.Module.TimeCompleted,
 	})
 	return m, resp.Messages, err
+}
+
+// convertAll turns answer DTOs into domain values.
+func convertAll[D, T any](dtos []D, convert func(*D) (T, error)) ([]T, error) {
+	out := make([]T, len(dtos))
+	for i := range dtos {
+		v, err := convert(&dtos[i])
+		if err != nil {
+			return nil, err
+		}
+		out[i] = v
+	}
+	return out, nil
 }
 
 func setStr(q url.Values, key string, v *string) {
