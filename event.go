@@ -37,6 +37,28 @@ type ModuleTransition struct {
 	// Reason replaces state_reason when non-empty; an empty reason keeps the
 	// previous one, as MBS does (so "Canceled by X." survives).
 	Reason string
+
+	// What the engine records with the move, in the same transaction:
+	// KojiTag replaces koji_tag when non-empty; Batch, when not nil,
+	// replaces batch (and clears new_repo_task_id); Components are inserted
+	// as the build's component builds (init → wait records them).
+	KojiTag    string
+	Batch      *int
+	Components []ComponentBuild
+}
+
+// ModuleUpdate changes a module build's scheduling fields without changing
+// its state (no trace row, no event), under the same compare-and-set rule
+// as ModuleTransition: it succeeds only if the build is still at FromRev,
+// and it bumps Rev. Nil fields are left alone.
+type ModuleUpdate struct {
+	ID      int64
+	FromRev int64
+	// Batch moves the build to another batch.
+	Batch *int
+	// NewRepoTaskID records (or, with 0, clears) the repository
+	// regeneration the build waits for.
+	NewRepoTaskID *int64
 }
 
 // ComponentTransition asks to move a component build to a new state, under
@@ -46,7 +68,9 @@ type ComponentTransition struct {
 	FromRev int64
 	To      ComponentState
 	Reason  string
-	// TaskID and NVR are recorded with the transition when non-zero.
+	// TaskID and NVR are recorded with the transition when non-zero. A
+	// building component may "move" to building again to record the task
+	// id of a submission made after it entered building.
 	TaskID int64
 	NVR    string
 }
