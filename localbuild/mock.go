@@ -1,7 +1,9 @@
 package localbuild
 
 import (
+	"bytes"
 	"fmt"
+	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -175,4 +177,40 @@ func MockInitCommand(configFile string) Command {
 // the packages and mock's logs where rida collects them.
 func MockRebuildCommand(configFile, resultDir, srpm string) Command {
 	return Command{Name: "mock", Args: []string{"-r", configFile, "--no-clean", "--resultdir", resultDir, "--rebuild", "--", srpm}}
+}
+
+// mockLogs are the logs mock writes into its result directory, in the order
+// they are appended to a build's combined log: the build itself, then the
+// chroot's package installation, then mock's own steps.
+var mockLogs = []string{"build.log", "root.log", "state.log"}
+
+// mockRebuild writes cfg into the scratch directory work, creates the
+// chroot and rebuilds srpm in it with the packages written to resultDir,
+// running each command through run; mock's logs are appended to blog
+// whether the build succeeded or not.
+func mockRebuild(cfg *MockConfig, work, srpm, resultDir string, run func(Command) ([]byte, error), blog *bytes.Buffer) error {
+	text, err := cfg.Render()
+	if err != nil {
+		return err
+	}
+	// mock takes a path to a configuration only when it ends in .cfg.
+	file := filepath.Join(work, cfg.Root+".cfg")
+	if err := os.WriteFile(file, []byte(text), 0o644); err != nil {
+		return fmt.Errorf("mock configuration: %w", err)
+	}
+	defer func() {
+		for _, name := range mockLogs {
+			data, err := os.ReadFile(filepath.Join(resultDir, name))
+			if err != nil {
+				continue
+			}
+			fmt.Fprintf(blog, "\nrida: mock's %s:\n", name)
+			blog.Write(data)
+		}
+	}()
+	if _, err := run(MockInitCommand(file)); err != nil {
+		return err
+	}
+	_, err = run(MockRebuildCommand(file, resultDir, srpm))
+	return err
 }
