@@ -1,10 +1,12 @@
 package sqlstore
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 
 	"github.com/rida-build/rida"
@@ -238,69 +240,201 @@ func (db *DB) FindComponentBuilds(ctx context.Context, f rida.ComponentBuildFilt
 	return out, total, nil
 }
 
-// TransitionComponentBuild moves a component build to t.To under the same
-// rules as TransitionModuleBuild: compare-and-set on t.FromRev (else
-// rida.ErrStaleWrite, nothing written), legal moves only (else
-// CodeConflict), state_reason replaced only by a non-empty t.Reason, TaskID
-// and NVR recorded when non-zero, and a trace row plus an outbox event in
-// the same transaction. It returns the updated component without its trace.
+// TransitionComponentBuild moves one component build to t.To: a
+// TransitionComponentBuilds of one element, kept because most callers (a
+// task finishing) move one component at a time.
 func (db *DB) TransitionComponentBuild(ctx context.Context, t rida.ComponentTransition) (*rida.ComponentBuild, error) {
-	var c *rida.ComponentBuild
-	err := db.inTx(ctx, func(tx *sql.Tx) error {
-		var err error
-		r := db.run(tx)
-		if c, err = findComponentBuild(ctx, r, t.ID); err != nil {
-			return err
-		}
-		if c.Rev != t.FromRev {
-			return rida.ErrStaleWrite
-		}
-		if !c.State.CanTransition(t.To) {
-			return rida.Errorf(rida.CodeConflict, "Illegal transition of component build %d from %s to %s",
-				t.ID, componentStateName(c.State), componentStateName(t.To))
-		}
-		now := db.nowUTC()
-		args := make([]any, 0, 6)
-		args = append(args, componentStateArg(t.To))
-		if t.Reason != "" {
-			args = append(args, t.Reason)
-		}
-		if t.TaskID != 0 {
-			args = append(args, t.TaskID)
-		}
-		if t.NVR != "" {
-			args = append(args, t.NVR)
-		}
-		args = append(args, t.ID, t.FromRev)
-		res, err := r.exec(ctx, updateComponentStateSQL(t.Reason != "", t.TaskID != 0, t.NVR != ""), args...)
-		if err != nil {
-			return err
-		}
-		if n, err := res.RowsAffected(); err != nil {
-			return err
-		} else if n != 1 {
-			return rida.ErrStaleWrite
-		}
-		c.State, c.Rev = t.To, c.Rev+1
-		if t.Reason != "" {
-			c.StateReason = t.Reason
-		}
-		if t.TaskID != 0 {
-			c.TaskID = t.TaskID
-		}
-		if t.NVR != "" {
-			c.NVR = t.NVR
-		}
-		if _, err := r.exec(ctx, insertComponentTraceSQL, c.ID, db.d.timeArg(now),
-			componentStateArg(c.State), nullString(c.StateReason), nullInt64(c.TaskID)); err != nil {
-			return err
-		}
-		return insertEvent(ctx, r, rida.NewComponentEvent(c, now))
-	})
+	out, err := db.transitionComponents(ctx, []rida.ComponentTransition{t})
 	if err != nil {
 		return nil, wrapErr("transition component build "+strconv.FormatInt(t.ID, 10), err)
 	}
-	return c, nil
+	return out[0], nil
+}
+
+// TransitionComponentBuilds moves component builds as one transaction,
+// all or nothing, so the engine can start or cancel a whole batch without
+// leaving half of it behind. Each move follows the rules of
+// TransitionModuleBuild: compare-and-set on its FromRev (one stale rev is
+// rida.ErrStaleWrite for all), legal moves only (else CodeConflict naming
+// the component), state_reason replaced only by a non-empty Reason, TaskID
+// and NVR recorded when non-zero, a trace row and an outbox event per
+// component. Beyond rida's table, a BUILDING component may move to BUILDING
+// again when the transition carries a task id (see componentMoveAllowed).
+// Every module build with a moved component becomes due at once
+// (next_check_at cleared), so the engine looks at it without waiting for its
+// next scheduled check. The same component twice is CodeInvalid. It returns
+// the updated components, in the order of ts, without their traces.
+func (db *DB) TransitionComponentBuilds(ctx context.Context, ts []rida.ComponentTransition) ([]*rida.ComponentBuild, error) {
+	out, err := db.transitionComponents(ctx, ts)
+	if err != nil {
+		return nil, wrapErr("transition component builds", err)
+	}
+	return out, nil
+}
+
+// componentMoveAllowed is rida's component state machine plus one move only
+// the store knows: BUILDING to BUILDING with a task id. The engine marks a
+// component BUILDING (task 0) before it submits it to the backend, so that a
+// crash between the two leaves a trace to resolve, then records the task id
+// of the submission with this move. Without a task id the move would record
+// nothing new, so it stays illegal. rida.CanTransition is left without it on
+// purpose: it is the table of state changes users and the API see.
+func componentMoveAllowed(from rida.ComponentState, t rida.ComponentTransition) bool {
+	if from == rida.ComponentBuilding && t.To == rida.ComponentBuilding {
+		return t.TaskID != 0
+	}
+	return from.CanTransition(t.To)
+}
+
+// componentsByIDsSQL reads the components a batch of transitions moves.
+func componentsByIDsSQL(n int) string {
+	return `SELECT ` + componentColumns + ` FROM component_builds WHERE id ` + idsIn(n)
+}
+
+// makeDueSQL clears the next check time of module builds: they are due at
+// once.
+func makeDueSQL(n int) string {
+	return `UPDATE module_builds SET next_check_at = NULL WHERE id ` + idsIn(n)
+}
+
+// findComponentBuilds reads the components with the given ids, one query
+// per maxIDsPerStatement of them, keyed by id; unknown ids are missing.
+func findComponentBuilds(ctx context.Context, r runner, ids []int64) (map[int64]*rida.ComponentBuild, error) {
+	out := make(map[int64]*rida.ComponentBuild, len(ids))
+	for len(ids) > 0 {
+		n := min(len(ids), maxIDsPerStatement)
+		size, args := r.db.d.idArgs(ids[:n])
+		rows, err := r.query(ctx, componentsByIDsSQL(size), args...)
+		if err != nil {
+			return nil, err
+		}
+		comps, err := scanComponents(rows)
+		if err != nil {
+			return nil, err
+		}
+		for _, c := range comps {
+			out[c.ID] = c
+		}
+		ids = ids[n:]
+	}
+	return out, nil
+}
+
+// transitionComponents is TransitionComponentBuilds without the operation
+// name on errors. Every move is checked before anything is written, then
+// the rows are written in component id order: on PostgreSQL two batches
+// sharing components lock them in the same order, so they cannot deadlock.
+// Module rows are locked after component rows and the outbox lock last, the
+// order TransitionModuleBuild follows too.
+func (db *DB) transitionComponents(ctx context.Context, ts []rida.ComponentTransition) ([]*rida.ComponentBuild, error) {
+	if len(ts) == 0 {
+		return []*rida.ComponentBuild{}, nil
+	}
+	order := make([]int, len(ts))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortFunc(order, func(a, b int) int { return cmp.Compare(ts[a].ID, ts[b].ID) })
+	ids := make([]int64, len(ts))
+	for k, i := range order {
+		ids[k] = ts[i].ID
+		if k > 0 && ids[k] == ids[k-1] {
+			return nil, rida.Errorf(rida.CodeInvalid, "Component build %d is transitioned twice in one batch.", ids[k])
+		}
+	}
+	// Errors name the component when there are several.
+	named := func(id int64, err error) error {
+		if len(ts) == 1 {
+			return err
+		}
+		return fmt.Errorf("component build %d: %w", id, err)
+	}
+	out := make([]*rida.ComponentBuild, len(ts))
+	err := db.inTx(ctx, func(tx *sql.Tx) error {
+		r := db.runBatch(tx)
+		byID, err := findComponentBuilds(ctx, r, ids)
+		if err != nil {
+			return err
+		}
+		for _, i := range order {
+			t := ts[i]
+			c := byID[t.ID]
+			switch {
+			case c == nil:
+				return named(t.ID, rida.ErrComponentBuildNotFound)
+			case c.Rev != t.FromRev:
+				return named(t.ID, rida.ErrStaleWrite)
+			case !componentMoveAllowed(c.State, t):
+				return rida.Errorf(rida.CodeConflict, "Illegal transition of component build %d from %s to %s",
+					t.ID, componentStateName(c.State), componentStateName(t.To))
+			}
+		}
+		now := db.nowUTC()
+		nowArg := db.d.timeArg(now)
+		var modules []int64
+		args := make([]any, 0, 6)
+		for _, i := range order {
+			t, c := ts[i], byID[ts[i].ID]
+			args = append(args[:0], componentStateArg(t.To))
+			if t.Reason != "" {
+				args = append(args, t.Reason)
+			}
+			if t.TaskID != 0 {
+				args = append(args, t.TaskID)
+			}
+			if t.NVR != "" {
+				args = append(args, t.NVR)
+			}
+			args = append(args, t.ID, t.FromRev)
+			res, err := r.exec(ctx, updateComponentStateSQL(t.Reason != "", t.TaskID != 0, t.NVR != ""), args...)
+			if err != nil {
+				return err
+			}
+			if n, err := res.RowsAffected(); err != nil {
+				return err
+			} else if n != 1 {
+				// Changed since it was read (PostgreSQL: by a writer
+				// that committed in between).
+				return named(t.ID, rida.ErrStaleWrite)
+			}
+			c.State, c.Rev = t.To, c.Rev+1
+			if t.Reason != "" {
+				c.StateReason = t.Reason
+			}
+			if t.TaskID != 0 {
+				c.TaskID = t.TaskID
+			}
+			if t.NVR != "" {
+				c.NVR = t.NVR
+			}
+			if _, err := r.exec(ctx, insertComponentTraceSQL, c.ID, nowArg,
+				componentStateArg(c.State), nullString(c.StateReason), nullInt64(c.TaskID)); err != nil {
+				return err
+			}
+			if !slices.Contains(modules, c.ModuleBuildID) {
+				modules = append(modules, c.ModuleBuildID)
+			}
+			out[i] = c
+		}
+		slices.Sort(modules)
+		for len(modules) > 0 {
+			n := min(len(modules), maxIDsPerStatement)
+			size, args := db.d.idArgs(modules[:n])
+			if _, err := r.exec(ctx, makeDueSQL(size), args...); err != nil {
+				return err
+			}
+			modules = modules[n:]
+		}
+		events := make([]rida.Event, len(order))
+		for k, i := range order {
+			events[k] = rida.NewComponentEvent(out[i], now)
+		}
+		return insertEvents(ctx, r, events)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
 }
 
 // updateComponentStateSQL returns the CAS update of a component transition,

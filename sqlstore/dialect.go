@@ -152,6 +152,16 @@ func (d *dialect) nullTimeArg(t *time.Time) any {
 	return d.timeArg(*t)
 }
 
+// timeParam is the placeholder of a time in an expression PostgreSQL cannot
+// type from its context, such as a CASE whose other branch is NULL (it
+// would take the time for text); SQLite stores times as text anyway.
+func (d *dialect) timeParam() string {
+	if d.postgres() {
+		return "CAST(? AS TIMESTAMPTZ)"
+	}
+	return "?"
+}
+
 // lockOutbox serializes event-writing transactions on PostgreSQL until
 // commit, so that identity values of events are assigned in commit order and
 // a relay reading "unpublished events in id order" never sees id n+1

@@ -18,11 +18,19 @@ import (
 // Leases are bookkeeping, not state: they never bump rev or emit events, and
 // state changes stay compare-and-set transitions.
 
-// activeStates are the module states the engine works on.
-var activeStates = []rida.ModuleState{rida.ModuleInit, rida.ModuleWait, rida.ModuleBuilding, rida.ModuleDone}
-
+// claimSQL selects the due builds the engine works on: builds in init,
+// wait and build; builds in done that are not scratch builds (a scratch
+// build stays done, mbs.md §3.12, so it would be claimed forever for
+// nothing); and failed builds that still have an unbuilt component, which
+// the engine cancels. Each branch of the OR has its own index (00007), so
+// a claim reads the active builds and the unbuilt components, never the
+// failed, ready and scratch builds that pile up: failed builds are found
+// from their unbuilt components, not the other way round. The arguments are
+// claimArgs.
 func claimSQL(d *dialect) string {
-	q := `SELECT id FROM module_builds WHERE state IN (?, ?, ?, ?)
+	q := `SELECT id FROM module_builds
+ WHERE (state IN (?, ?, ?) OR (state = ? AND scratch = ?)
+  OR (state = ? AND id IN (SELECT module_id FROM component_builds WHERE state IS NULL OR state = ?)))
  AND (next_check_at IS NULL OR next_check_at <= ?) AND (lease_until IS NULL OR lease_until < ?)
  ORDER BY next_check_at ASC NULLS FIRST, id ASC LIMIT ?`
 	if d.postgres() {
@@ -33,12 +41,24 @@ func claimSQL(d *dialect) string {
 	return q
 }
 
-const (
-	extendLeaseSQL = `UPDATE module_builds SET lease_until = ?
+// claimArgs are the arguments of claimSQL.
+func claimArgs(nowArg any, limit int) []any {
+	return []any{int(rida.ModuleInit), int(rida.ModuleWait), int(rida.ModuleBuilding),
+		int(rida.ModuleDone), false, int(rida.ModuleFailed), int(rida.ComponentBuilding),
+		nowArg, nowArg, limit}
+}
+
+const extendLeaseSQL = `UPDATE module_builds SET lease_until = ?
  WHERE id = ? AND lease_owner = ? AND lease_until >= ?`
-	releaseLeaseSQL = `UPDATE module_builds SET lease_owner = NULL, lease_until = NULL, next_check_at = ?
+
+// releaseLeaseSQL keeps the caller's next check time only if the build is
+// still at the revision the caller last saw; otherwise someone changed it
+// meanwhile (a cancel, say) and it is due at once.
+func releaseLeaseSQL(d *dialect) string {
+	return `UPDATE module_builds SET lease_owner = NULL, lease_until = NULL,
+ next_check_at = CASE WHEN rev = ? THEN ` + d.timeParam() + ` END
  WHERE id = ? AND lease_owner = ?`
-)
+}
 
 func takeLeaseSQL(n int) string {
 	return `UPDATE module_builds SET lease_owner = ?, lease_until = ? WHERE id ` + idsIn(n)
@@ -49,9 +69,11 @@ func buildsByIDsSQL(n int) string {
 }
 
 // ClaimDue leases up to limit due module builds to owner for ttl and
-// returns them (without related rows): builds in init, wait, build or done
-// whose next check time has come and whose lease is free or expired, the
-// longest-waiting first. Concurrent claims never return the same build.
+// returns them (without related rows): builds the engine has work on (in
+// init, wait or build; in done unless scratch; failed with a component
+// still waiting or building) whose next check time has come and whose
+// lease is free or expired, the longest-waiting first. Concurrent claims
+// never return the same build.
 func (db *DB) ClaimDue(ctx context.Context, owner string, ttl time.Duration, limit int) ([]*rida.ModuleBuild, error) {
 	if owner == "" || ttl <= 0 || limit <= 0 {
 		return nil, rida.Errorf(rida.CodeInvalid, "claim due builds: owner, ttl and limit must be set (got %q, %v, %d)", owner, ttl, limit)
@@ -61,12 +83,7 @@ func (db *DB) ClaimDue(ctx context.Context, owner string, ttl time.Duration, lim
 	var out []*rida.ModuleBuild
 	err := db.inTx(ctx, func(tx *sql.Tx) error {
 		r := db.run(tx)
-		args := make([]any, 0, len(activeStates)+3)
-		for _, s := range activeStates {
-			args = append(args, int(s))
-		}
-		args = append(args, nowArg, nowArg, limit)
-		rows, err := r.query(ctx, claimSQL(db.d), args...)
+		rows, err := r.query(ctx, claimSQL(db.d), claimArgs(nowArg, limit)...)
 		if err != nil {
 			return err
 		}
@@ -124,15 +141,59 @@ func (db *DB) ExtendLease(ctx context.Context, id int64, owner string, ttl time.
 }
 
 // ReleaseLease gives owner's lease on a build back and records when the
-// build is next due (the zero time: at once). It is a CodeConflict when
+// build is next due: nextCheckAt (the zero time: at once) if the build is
+// still at revision seenRev, the last the caller saw; at once otherwise,
+// because someone changed it meanwhile (a cancel, a resubmission) and the
+// caller's schedule was made for the old build. It is a CodeConflict when
 // owner does not hold the lease.
-func (db *DB) ReleaseLease(ctx context.Context, id int64, owner string, nextCheckAt time.Time) error {
+func (db *DB) ReleaseLease(ctx context.Context, id int64, owner string, nextCheckAt time.Time, seenRev int64) error {
 	var next any
 	if !nextCheckAt.IsZero() {
 		next = db.d.timeArg(nextCheckAt)
 	}
-	res, err := db.run(nil).exec(ctx, releaseLeaseSQL, next, id, owner)
+	res, err := db.run(nil).exec(ctx, releaseLeaseSQL(db.d), seenRev, next, id, owner)
 	return leaseResult("release lease of module build "+strconv.FormatInt(id, 10), res, err, id, owner)
+}
+
+// MakeDue makes a build due at once (next_check_at cleared) without
+// changing it otherwise: no rev bump, no event. It is how something outside
+// the engine's loop (a message from the backend, say) gets the engine to
+// look at a build now rather than at its next scheduled check. An unknown id
+// is rida.ErrModuleBuildNotFound.
+func (db *DB) MakeDue(ctx context.Context, id int64) error {
+	op := "make module build " + strconv.FormatInt(id, 10) + " due"
+	n, args := db.d.idArgs([]int64{id})
+	res, err := db.run(nil).exec(ctx, makeDueSQL(n), args...)
+	if err != nil {
+		return wrapErr(op, err)
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return wrapErr(op, err)
+	} else if n != 1 {
+		return fmt.Errorf("%s: %w", op, rida.ErrModuleBuildNotFound)
+	}
+	return nil
+}
+
+// schedulerLoadSQL counts what the scheduler's concurrency limits look at,
+// in one statement (one snapshot). Reused components never occupy the
+// backend, as in MBS's at_concurrent_component_threshold. Both counts are
+// index-only (component_builds_state_reused_idx, module_builds_state_idx).
+const schedulerLoadSQL = `SELECT
+ (SELECT COUNT(*) FROM component_builds WHERE state = ? AND reused_component_id IS NULL),
+ (SELECT COUNT(*) FROM module_builds WHERE state = ?)`
+
+// SchedulerLoad returns how many component builds are building (reused ones
+// excluded) and how many module builds are in state build, across all
+// builds: what the scheduler compares with its limits before it submits
+// more work.
+func (db *DB) SchedulerLoad(ctx context.Context) (buildingComponents, buildingModules int, err error) {
+	err = db.run(nil).queryRow(ctx, schedulerLoadSQL, int(rida.ComponentBuilding), int(rida.ModuleBuilding)).
+		Scan(&buildingComponents, &buildingModules)
+	if err != nil {
+		return 0, 0, wrapErr("scheduler load", err)
+	}
+	return buildingComponents, buildingModules, nil
 }
 
 func leaseResult(op string, res sql.Result, err error, id int64, owner string) error {

@@ -19,8 +19,9 @@ func (c *testClock) advance(d time.Duration) {
 func TestLeases(t *testing.T) {
 	forEachDB(t, func(t *testing.T, db *testDB) {
 		ctx := t.Context()
-		// One build per state: only init, wait, build and done are work.
-		ids := map[rida.ModuleState]int64{}
+		// One build per state: only init, wait, build and done are work
+		// here.
+		ids, revs := map[rida.ModuleState]int64{}, map[rida.ModuleState]int64{}
 		paths := map[rida.ModuleState][]rida.ModuleState{
 			rida.ModuleInit:     nil,
 			rida.ModuleWait:     {rida.ModuleWait},
@@ -30,7 +31,11 @@ func TestLeases(t *testing.T) {
 			rida.ModuleFailed:   {rida.ModuleFailed},
 		}
 		for state, path := range paths {
-			m := mustCreate(t, db, newModuleBuild("m"+state.String(), "s", 1, "c"))
+			m := newModuleBuild("m"+state.String(), "s", 1, "c")
+			// A failed build is work only while a component is unbuilt
+			// (TestClaimDue_Failed); this one has none.
+			m.Components = nil
+			mustCreate(t, db, m)
 			for _, to := range path {
 				got, err := db.TransitionModuleBuild(ctx, rida.ModuleTransition{ID: m.ID, FromRev: m.Rev, To: to})
 				if err != nil {
@@ -38,7 +43,7 @@ func TestLeases(t *testing.T) {
 				}
 				m = got
 			}
-			ids[state] = m.ID
+			ids[state], revs[state] = m.ID, m.Rev
 		}
 
 		claimed, err := db.ClaimDue(ctx, "engine-a", time.Minute, 10)
@@ -69,10 +74,10 @@ func TestLeases(t *testing.T) {
 
 		// Released with a next check in the future: not due until then.
 		wait := ids[rida.ModuleWait]
-		if err := db.ReleaseLease(ctx, wait, "engine-a", db.clock.Now().Add(10*time.Minute)); err != nil {
+		if err := db.ReleaseLease(ctx, wait, "engine-a", db.clock.Now().Add(10*time.Minute), revs[rida.ModuleWait]); err != nil {
 			t.Fatal(err)
 		}
-		if err := db.ReleaseLease(ctx, wait, "engine-a", time.Time{}); rida.ErrorCodeOf(err) != rida.CodeConflict {
+		if err := db.ReleaseLease(ctx, wait, "engine-a", time.Time{}, revs[rida.ModuleWait]); rida.ErrorCodeOf(err) != rida.CodeConflict {
 			t.Errorf("second release: %v, want conflict", err)
 		}
 		if c, _ := db.ClaimDue(ctx, "engine-b", time.Minute, 10); len(c) != 0 {

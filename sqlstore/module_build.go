@@ -272,21 +272,33 @@ func insertComponents(ctx context.Context, r runner, moduleID int64, comps []rid
 	return nil
 }
 
-// insertEvent writes one outbox row. On PostgreSQL it first takes the
-// outbox lock (see dialect.lockOutbox) so ids follow commit order.
+// insertEvent writes one outbox row (see insertEvents).
 func insertEvent(ctx context.Context, r runner, e rida.Event) error {
+	return insertEvents(ctx, r, []rida.Event{e})
+}
+
+// insertEvents writes outbox rows in order. On PostgreSQL it first takes
+// the outbox lock (see dialect.lockOutbox), once: it is held until commit,
+// so ids follow commit order. Callers write events last, after any row
+// lock they take, so the lock is held briefly and never waited on while
+// holding it.
+func insertEvents(ctx context.Context, r runner, events []rida.Event) error {
 	if lock := r.db.d.lockOutbox(); lock != "" {
 		if _, err := r.tx.ExecContext(ctx, lock); err != nil {
 			return err
 		}
 	}
-	var comp any
-	if e.ComponentBuildID != 0 {
-		comp = e.ComponentBuildID
+	for _, e := range events {
+		var comp any
+		if e.ComponentBuildID != 0 {
+			comp = e.ComponentBuildID
+		}
+		if _, err := r.exec(ctx, insertEventSQL, string(e.Type), e.ModuleBuildID, comp,
+			r.db.d.timeArg(e.At), string(e.Payload)); err != nil {
+			return err
+		}
 	}
-	_, err := r.exec(ctx, insertEventSQL, string(e.Type), e.ModuleBuildID, comp,
-		r.db.d.timeArg(e.At), string(e.Payload))
-	return err
+	return nil
 }
 
 // moduleColumnsNoModulemd selects the same columns but leaves the modulemd
@@ -537,29 +549,34 @@ func loadModuleRelated(ctx context.Context, r runner, ms []*rida.ModuleBuild, in
 	return nil
 }
 
-// updateModuleStateSQL returns the CAS update of a module transition; the
-// four variants are static strings so the dialect cache holds them.
-func updateModuleStateSQL(completed, reason bool) string {
-	switch {
-	case completed && reason:
-		return `UPDATE module_builds SET state = ?, rev = rev + 1, time_modified = ?, time_completed = ?, state_reason = ? WHERE id = ? AND rev = ?`
-	case completed:
-		return `UPDATE module_builds SET state = ?, rev = rev + 1, time_modified = ?, time_completed = ? WHERE id = ? AND rev = ?`
-	case reason:
-		return `UPDATE module_builds SET state = ?, rev = rev + 1, time_modified = ?, state_reason = ? WHERE id = ? AND rev = ?`
-	}
-	return `UPDATE module_builds SET state = ?, rev = rev + 1, time_modified = ? WHERE id = ? AND rev = ?`
-}
+// updateModuleStateSQL is the CAS update of a module transition. What a
+// transition may leave alone (time_completed, state_reason, koji_tag, batch)
+// is COALESCEd with the column, NULL keeping it, and the bool clears
+// new_repo_task_id, so one static statement serves every transition and the
+// statement cache holds it. next_check_at is cleared: a build whose state
+// changed is due at once, so the engine notices a cancel or a resubmission
+// without waiting for its next scheduled check.
+const updateModuleStateSQL = `UPDATE module_builds SET state = ?, rev = rev + 1, time_modified = ?, next_check_at = NULL,
+ time_completed = COALESCE(?, time_completed), state_reason = COALESCE(?, state_reason),
+ koji_tag = COALESCE(?, koji_tag), batch = COALESCE(?, batch),
+ new_repo_task_id = CASE WHEN ? THEN NULL ELSE new_repo_task_id END
+ WHERE id = ? AND rev = ?`
 
 // TransitionModuleBuild moves a module build to t.To as one compare-and-set
 // transaction: the build must still be at revision t.FromRev (else
 // rida.ErrStaleWrite, and nothing is written) and the move must be legal
 // (else CodeConflict). The update bumps Rev and time_modified, sets
 // time_completed on done and failed, replaces state_reason only when
-// t.Reason is not empty, and writes a trace row (the new state and the
-// build's resulting state_reason) and an outbox event in the same
-// transaction. It returns the updated build without related rows and without
-// its modulemd text.
+// t.Reason is not empty, and makes the build due at once (next_check_at
+// cleared). What the engine records with the move lands in the same
+// transaction, so no reader sees the new state without it: t.KojiTag when
+// not empty, t.Batch when not nil (clearing new_repo_task_id, which belongs
+// to the previous batch), and t.Components, inserted with their trace rows
+// as CreateModuleBuild does (init → wait records them). A trace row (the new
+// state and the build's resulting state_reason) and an outbox event are
+// written in the same transaction. It returns the updated build without
+// related rows (not even the inserted components) and without its modulemd
+// text.
 func (db *DB) TransitionModuleBuild(ctx context.Context, t rida.ModuleTransition) (*rida.ModuleBuild, error) {
 	var m *rida.ModuleBuild
 	err := db.inTx(ctx, func(tx *sql.Tx) error {
@@ -577,16 +594,15 @@ func (db *DB) TransitionModuleBuild(ctx context.Context, t rida.ModuleTransition
 		now := db.nowUTC()
 		nowArg := db.d.timeArg(now)
 		completed := t.To == rida.ModuleDone || t.To == rida.ModuleFailed
-		args := make([]any, 0, 6)
-		args = append(args, int(t.To), nowArg)
+		var completedArg, batchArg any
 		if completed {
-			args = append(args, nowArg)
+			completedArg = nowArg
 		}
-		if t.Reason != "" {
-			args = append(args, t.Reason)
+		if t.Batch != nil {
+			batchArg = *t.Batch
 		}
-		args = append(args, t.ID, t.FromRev)
-		res, err := r.exec(ctx, updateModuleStateSQL(completed, t.Reason != ""), args...)
+		res, err := r.exec(ctx, updateModuleStateSQL, int(t.To), nowArg, completedArg, nullString(t.Reason),
+			nullString(t.KojiTag), batchArg, t.Batch != nil, t.ID, t.FromRev)
 		if err != nil {
 			return err
 		}
@@ -602,6 +618,23 @@ func (db *DB) TransitionModuleBuild(ctx context.Context, t rida.ModuleTransition
 		if t.Reason != "" {
 			m.StateReason = t.Reason
 		}
+		if t.KojiTag != "" {
+			m.KojiTag = t.KojiTag
+		}
+		if t.Batch != nil {
+			m.Batch, m.NewRepoTaskID = *t.Batch, 0
+		}
+		if len(t.Components) > 0 {
+			// A copy: insertComponents sets ids, and the caller's slice
+			// stays as it was.
+			comps := slices.Clone(t.Components)
+			for i := range comps {
+				comps[i].Rev = 1
+			}
+			if err := insertComponents(ctx, r, m.ID, comps, nowArg); err != nil {
+				return err
+			}
+		}
 		if _, err := r.exec(ctx, insertModuleTraceSQL,
 			m.ID, nowArg, int(m.State), nullString(m.StateReason)); err != nil {
 			return err
@@ -610,6 +643,65 @@ func (db *DB) TransitionModuleBuild(ctx context.Context, t rida.ModuleTransition
 	})
 	if err != nil {
 		return nil, wrapErr("transition module build "+strconv.FormatInt(t.ID, 10), err)
+	}
+	return m, nil
+}
+
+// updateModuleSQL is the CAS update of UpdateModuleBuild: NULL keeps batch,
+// and the bool says whether new_repo_task_id takes the value after it.
+const updateModuleSQL = `UPDATE module_builds SET rev = rev + 1, time_modified = ?, batch = COALESCE(?, batch),
+ new_repo_task_id = CASE WHEN ? THEN ? ELSE new_repo_task_id END
+ WHERE id = ? AND rev = ?`
+
+// UpdateModuleBuild records the engine's scheduling fields of a build
+// without changing its state: u.Batch and u.NewRepoTaskID (0 clears it)
+// when not nil. It is a compare-and-set on u.FromRev like a transition
+// (else rida.ErrStaleWrite, nothing written), because the engine decides
+// these values from what it read: a build changed meanwhile (canceled,
+// say) must be read again, not overwritten. It bumps Rev and time_modified
+// but writes no trace row and no event: nothing a consumer follows has
+// changed. It returns the updated build without related rows and without
+// its modulemd text; an unknown id is rida.ErrModuleBuildNotFound.
+func (db *DB) UpdateModuleBuild(ctx context.Context, u rida.ModuleUpdate) (*rida.ModuleBuild, error) {
+	var m *rida.ModuleBuild
+	err := db.inTx(ctx, func(tx *sql.Tx) error {
+		var err error
+		r := db.run(tx)
+		if m, err = findModuleBuild(ctx, r, u.ID, false); err != nil {
+			return err
+		}
+		if m.Rev != u.FromRev {
+			return rida.ErrStaleWrite
+		}
+		now := db.nowUTC()
+		var batchArg, taskArg any
+		if u.Batch != nil {
+			batchArg = *u.Batch
+		}
+		if u.NewRepoTaskID != nil {
+			taskArg = nullInt64(*u.NewRepoTaskID)
+		}
+		res, err := r.exec(ctx, updateModuleSQL, db.d.timeArg(now), batchArg,
+			u.NewRepoTaskID != nil, taskArg, u.ID, u.FromRev)
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return err
+		} else if n != 1 {
+			return rida.ErrStaleWrite
+		}
+		m.Rev, m.TimeModified = m.Rev+1, now
+		if u.Batch != nil {
+			m.Batch = *u.Batch
+		}
+		if u.NewRepoTaskID != nil {
+			m.NewRepoTaskID = *u.NewRepoTaskID
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, wrapErr("update module build "+strconv.FormatInt(u.ID, 10), err)
 	}
 	return m, nil
 }

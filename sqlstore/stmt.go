@@ -129,18 +129,14 @@ func markEventsSQL(n int) string {
 	return `UPDATE events SET published_at = ? WHERE published_at IS NULL AND id ` + idsIn(n) + ``
 }
 
-// staticQueries returns every query the cache holds.
-func staticQueries() []string {
+// staticQueries returns every query the cache holds, in d's dialect.
+func staticQueries(d *dialect) []string {
 	qs := []string{
 		selectModuleByIDSQL, selectModuleByIDNoModulemdSQL, selectComponentByIDSQL, insertModuleSQL, insertModuleTraceSQL,
-		extendLeaseSQL, releaseLeaseSQL,
+		extendLeaseSQL, releaseLeaseSQL(d), claimSQL(d), schedulerLoadSQL,
 		insertVirtualStreamSQL, deleteVirtualStreamSQL, insertBaseModuleSQL, deleteBaseModuleSQL, selectModuleIDByNSVC, updateImportedSQL,
 		insertComponentSQL, insertComponentTraceSQL, insertEventSQL, pendingEventsSQL,
-	}
-	for _, completed := range []bool{false, true} {
-		for _, reason := range []bool{false, true} {
-			qs = append(qs, updateModuleStateSQL(completed, reason))
-		}
+		updateModuleStateSQL, updateModuleSQL,
 	}
 	qs = append(qs, resolverStaticQueries()...)
 	for mask := range 8 {
@@ -149,7 +145,7 @@ func staticQueries() []string {
 	for n := 1; n <= maxBucket; n <<= 1 {
 		qs = append(qs, componentsByModulesSQL(n), componentTasksByModulesSQL(n), componentTracesByModulesSQL(n), componentTracesByIDsSQL(n),
 			moduleTracesSQL(n), siblingsSQL(n), markEventsSQL(n), virtualStreamsSQL(n), baseModulesSQL(n),
-			takeLeaseSQL(n), buildsByIDsSQL(n))
+			takeLeaseSQL(n), buildsByIDsSQL(n), componentsByIDsSQL(n), makeDueSQL(n))
 	}
 	return qs
 }
@@ -163,7 +159,7 @@ func (db *DB) prepareStatements(ctx context.Context) {
 	}
 	old := db.statements()
 	stmts := make(map[string]*sql.Stmt, len(old))
-	for _, q := range staticQueries() {
+	for _, q := range staticQueries(db.d) {
 		if st := old[q]; st != nil {
 			stmts[q] = st
 			continue
@@ -235,16 +231,34 @@ func (db *DB) closeStatements() {
 type runner struct {
 	db *DB
 	tx *sql.Tx
+	// bound, when not nil, keeps the cached statements bound to tx:
+	// tx.StmtContext makes a new statement each call, which adds up when a
+	// transaction runs the same statements for a hundred rows.
+	bound map[string]*sql.Stmt
 }
 
 func (db *DB) run(tx *sql.Tx) runner { return runner{db: db, tx: tx} }
 
+// runBatch is run for a transaction that runs the same statements for
+// many rows: each is bound to tx once.
+func (db *DB) runBatch(tx *sql.Tx) runner {
+	return runner{db: db, tx: tx, bound: map[string]*sql.Stmt{}}
+}
+
 func (r runner) stmt(ctx context.Context, query string) *sql.Stmt {
 	st := r.db.statements()[query]
-	if st != nil && r.tx != nil {
-		st = r.tx.StmtContext(ctx, st)
+	if st == nil || r.tx == nil {
+		return st
 	}
-	return st
+	if r.bound == nil {
+		return r.tx.StmtContext(ctx, st)
+	}
+	if b := r.bound[query]; b != nil {
+		return b
+	}
+	b := r.tx.StmtContext(ctx, st)
+	r.bound[query] = b
+	return b
 }
 
 // query runs a fixed query (one the cache may hold).
