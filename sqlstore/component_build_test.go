@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -258,6 +260,235 @@ func TestTransitionComponentBuild_Concurrent(t *testing.T) {
 		got, err := db.FindComponentBuildByID(ctx, c.ID, true)
 		if err != nil || got.Rev != 2 || len(got.StateTrace) != 2 {
 			t.Errorf("after race: %+v %v", got, err)
+		}
+	})
+}
+
+// componentRevs returns the stored rev of each component.
+func componentRevs(tb testing.TB, db *testDB, ids ...int64) []int64 {
+	tb.Helper()
+	out := make([]int64, len(ids))
+	for i, id := range ids {
+		c, err := db.FindComponentBuildByID(context.Background(), id, false)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		out[i] = c.Rev
+	}
+	return out
+}
+
+func TestTransitionComponentBuilds(t *testing.T) {
+	ctx := context.Background()
+	forEachDB(t, func(t *testing.T, db *testDB) {
+		a := mustCreate(t, db, newModuleBuild("a", "s", 1, "c"))
+		b := mustCreate(t, db, newModuleBuild("b", "s", 1, "c"))
+		later := db.clock.Now().Add(time.Hour)
+		setNextCheck(t, db, a.ID, later)
+		setNextCheck(t, db, b.ID, later)
+		traces, events := countRows(t, db, "component_builds_trace"), countRows(t, db, "events")
+
+		// Out of id order, across two modules: results follow the input.
+		ts := []rida.ComponentTransition{
+			{ID: b.Components[1].ID, FromRev: 1, To: rida.ComponentBuilding, TaskID: 3},
+			{ID: a.Components[0].ID, FromRev: 1, To: rida.ComponentBuilding, TaskID: 1, Reason: "submitted"},
+			{ID: a.Components[1].ID, FromRev: 1, To: rida.ComponentComplete, NVR: "tangerine-1-1", Reason: "reused"},
+		}
+		got, err := db.TransitionComponentBuilds(ctx, ts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != len(ts) {
+			t.Fatalf("%d results for %d transitions", len(got), len(ts))
+		}
+		for i, c := range got {
+			stored, err := db.FindComponentBuildByID(ctx, ts[i].ID, true)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c.ID != ts[i].ID || c.State != ts[i].To || c.Rev != 2 {
+				t.Errorf("result %d: %+v for %+v", i, c, ts[i])
+			}
+			if len(stored.StateTrace) != 2 || stored.StateTrace[1].State != int(ts[i].To) {
+				t.Errorf("component %d trace: %+v", c.ID, stored.StateTrace)
+			}
+			stored.StateTrace = nil
+			if diff := cmp.Diff(stored, c); diff != "" {
+				t.Errorf("returned differs from stored (-stored +returned):\n%s", diff)
+			}
+		}
+		if got[1].TaskID != 1 || got[1].StateReason != "submitted" || got[2].NVR != "tangerine-1-1" || got[0].StateReason != "" {
+			t.Errorf("fields: %+v %+v %+v", got[0], got[1], got[2])
+		}
+		if n := countRows(t, db, "component_builds_trace"); n != traces+3 {
+			t.Errorf("trace rows = %d, want %d", n, traces+3)
+		}
+		if n := countRows(t, db, "events"); n != events+3 {
+			t.Errorf("events = %d, want %d", n, events+3)
+		}
+		evs, err := db.PendingEvents(ctx, 1000)
+		if err != nil {
+			t.Fatal(err)
+		}
+		byComponent := map[int64]rida.Event{}
+		for _, e := range evs[len(evs)-3:] {
+			byComponent[e.ComponentBuildID] = e
+		}
+		for _, c := range got {
+			e := byComponent[c.ID]
+			want := rida.NewComponentEvent(c, e.At)
+			want.ID = e.ID
+			if diff := cmp.Diff(want, e); diff != "" {
+				t.Errorf("event of %d (-want +got):\n%s", c.ID, diff)
+			}
+		}
+		// Both modules are due at once; their rev did not move.
+		for _, m := range []*rida.ModuleBuild{a, b} {
+			if nc := nextCheck(t, db, m.ID); nc != nil {
+				t.Errorf("module %d next_check_at = %v, want NULL", m.ID, nc)
+			}
+			if got, err := db.FindModuleBuildByID(ctx, m.ID, rida.ModuleBuildInclude{}); err != nil || got.Rev != 1 {
+				t.Errorf("module %d: %+v %v", m.ID, got, err)
+			}
+		}
+
+		if got, err := db.TransitionComponentBuilds(ctx, nil); err != nil || len(got) != 0 {
+			t.Errorf("no transitions: %v %v", got, err)
+		}
+	})
+}
+
+// TestTransitionComponentBuilds_AllOrNothing: one refused move refuses the
+// whole batch, and nothing is written.
+func TestTransitionComponentBuilds_AllOrNothing(t *testing.T) {
+	ctx := context.Background()
+	forEachDB(t, func(t *testing.T, db *testDB) {
+		a := mustCreate(t, db, newModuleBuild("a", "s", 1, "c"))
+		b := mustCreate(t, db, newModuleBuild("b", "s", 1, "c"))
+		a0, a1, b0, b1 := a.Components[0].ID, a.Components[1].ID, b.Components[0].ID, b.Components[1].ID
+		if _, err := db.TransitionComponentBuild(ctx, rida.ComponentTransition{ID: b1, FromRev: 1, To: rida.ComponentComplete}); err != nil {
+			t.Fatal(err)
+		}
+		later := db.clock.Now().Add(time.Hour)
+		setNextCheck(t, db, a.ID, later)
+		setNextCheck(t, db, b.ID, later)
+		traces, events := countRows(t, db, "component_builds_trace"), countRows(t, db, "events")
+		build := func(id int64) rida.ComponentTransition {
+			return rida.ComponentTransition{ID: id, FromRev: 1, To: rida.ComponentBuilding, TaskID: id}
+		}
+
+		tests := []struct {
+			name  string
+			ts    []rida.ComponentTransition
+			check func(error) bool
+			msg   string
+		}{
+			{"stale", []rida.ComponentTransition{build(a0), {ID: b1, FromRev: 1, To: rida.ComponentDeleted}, build(a1)},
+				func(err error) bool { return errors.Is(err, rida.ErrStaleWrite) }, fmt.Sprintf("component build %d", b1)},
+			{"illegal", []rida.ComponentTransition{build(a0), build(a1), {ID: b1, FromRev: 2, To: rida.ComponentBuilding}},
+				func(err error) bool { return rida.ErrorCodeOf(err) == rida.CodeConflict && !errors.Is(err, rida.ErrStaleWrite) },
+				fmt.Sprintf("Illegal transition of component build %d from COMPLETE to BUILDING", b1)},
+			{"unknown", []rida.ComponentTransition{build(a0), build(9999)},
+				func(err error) bool { return errors.Is(err, rida.ErrComponentBuildNotFound) }, "component build 9999"},
+			{"twice", []rida.ComponentTransition{build(a0), build(b0), build(a0)},
+				func(err error) bool { return rida.ErrorCodeOf(err) == rida.CodeInvalid }, fmt.Sprintf("Component build %d", a0)},
+		}
+		for _, tt := range tests {
+			_, err := db.TransitionComponentBuilds(ctx, tt.ts)
+			if !tt.check(err) || !strings.Contains(err.Error(), tt.msg) {
+				t.Errorf("%s: %v, want an error naming %q", tt.name, err, tt.msg)
+			}
+		}
+		if n := countRows(t, db, "component_builds_trace"); n != traces {
+			t.Errorf("trace rows = %d, want %d", n, traces)
+		}
+		if n := countRows(t, db, "events"); n != events {
+			t.Errorf("events = %d, want %d", n, events)
+		}
+		if diff := cmp.Diff([]int64{1, 1, 1, 2}, componentRevs(t, db, a0, a1, b0, b1)); diff != "" {
+			t.Errorf("revs (-want +got):\n%s", diff)
+		}
+		for _, m := range []*rida.ModuleBuild{a, b} {
+			if nc := nextCheck(t, db, m.ID); nc == nil || !nc.Equal(later) {
+				t.Errorf("module %d next_check_at = %v, want %v", m.ID, nc, later)
+			}
+		}
+	})
+}
+
+// TestTransitionComponentBuilds_BuildingTask: a building component may
+// "move" to building again to record the task id of its submission, and
+// only with one.
+func TestTransitionComponentBuilds_BuildingTask(t *testing.T) {
+	ctx := context.Background()
+	forEachDB(t, func(t *testing.T, db *testDB) {
+		m := mustCreate(t, db, newModuleBuild("bt", "s", 1, "c"))
+		c := m.Components[1]
+		// Marked building before the submission: no task yet.
+		got, err := db.TransitionComponentBuild(ctx, rida.ComponentTransition{ID: c.ID, FromRev: 1, To: rida.ComponentBuilding})
+		if err != nil || got.TaskID != 0 {
+			t.Fatalf("building without a task: %+v %v", got, err)
+		}
+		traces, events := countRows(t, db, "component_builds_trace"), countRows(t, db, "events")
+		_, err = db.TransitionComponentBuild(ctx, rida.ComponentTransition{ID: c.ID, FromRev: 2, To: rida.ComponentBuilding})
+		if rida.ErrorCodeOf(err) != rida.CodeConflict ||
+			rida.ErrorMessageOf(err) != fmt.Sprintf("Illegal transition of component build %d from BUILDING to BUILDING", c.ID) {
+			t.Errorf("building → building without a task: %v", err)
+		}
+		if n := countRows(t, db, "events"); n != events {
+			t.Errorf("events = %d, want %d", n, events)
+		}
+		batch, err := db.TransitionComponentBuilds(ctx, []rida.ComponentTransition{{ID: c.ID, FromRev: 2, To: rida.ComponentBuilding, TaskID: 4242}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got = batch[0]; got.State != rida.ComponentBuilding || got.TaskID != 4242 || got.Rev != 3 {
+			t.Errorf("after recording the task: %+v", got)
+		}
+		if n := countRows(t, db, "component_builds_trace"); n != traces+1 {
+			t.Errorf("trace rows = %d, want %d", n, traces+1)
+		}
+		if n := countRows(t, db, "events"); n != events+1 {
+			t.Errorf("events = %d, want %d", n, events+1)
+		}
+		var task intValue
+		if err := db.db.QueryRow(db.d.q(`SELECT task_id FROM component_builds_trace WHERE component_id = ? ORDER BY id DESC LIMIT 1`), c.ID).Scan(&task); err != nil || task.V != 4242 {
+			t.Errorf("trace task id = %v, %v", task, err)
+		}
+		// Other same-state moves stay illegal, with a task id or not.
+		if _, err := db.TransitionComponentBuild(ctx, rida.ComponentTransition{ID: m.Components[0].ID, FromRev: 1, To: rida.ComponentWaiting, TaskID: 1}); rida.ErrorCodeOf(err) != rida.CodeConflict {
+			t.Errorf("waiting → waiting: %v", err)
+		}
+	})
+}
+
+// TestTransitionComponentBuilds_Many: a batch larger than one IN list.
+func TestTransitionComponentBuilds_Many(t *testing.T) {
+	ctx := context.Background()
+	forEachDB(t, func(t *testing.T, db *testDB) {
+		const n = maxIDsPerStatement + 20
+		m := newModuleBuild("many", "s", 1, "c")
+		m.Components = nil
+		for i := range n {
+			m.Components = append(m.Components, &rida.ComponentBuild{Package: fmt.Sprintf("p%d", i), Format: rida.FormatRPMs, SCMURL: "x", State: rida.ComponentWaiting})
+		}
+		mustCreate(t, db, m)
+		ts := make([]rida.ComponentTransition, n)
+		for i, c := range m.Components {
+			ts[n-1-i] = rida.ComponentTransition{ID: c.ID, FromRev: 1, To: rida.ComponentBuilding, TaskID: int64(i + 1)}
+		}
+		got, err := db.TransitionComponentBuilds(ctx, ts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, c := range got {
+			if c.ID != ts[i].ID || c.TaskID != ts[i].TaskID || c.Rev != 2 {
+				t.Fatalf("result %d = %+v for %+v", i, c, ts[i])
+			}
+		}
+		comps, total, err := db.FindComponentBuilds(ctx, rida.ComponentBuildFilter{States: []rida.ComponentState{rida.ComponentBuilding}, PerPage: 1})
+		if err != nil || total != n || len(comps) != 1 {
+			t.Errorf("building components: %d, %v", total, err)
 		}
 	})
 }

@@ -724,3 +724,223 @@ func TestTransitionModuleBuild_Concurrent(t *testing.T) {
 		}
 	})
 }
+
+// nextCheck returns a build's next_check_at, nil when NULL (due at once).
+func nextCheck(tb testing.TB, db *testDB, id int64) *time.Time {
+	tb.Helper()
+	var v timeValue
+	if err := db.db.QueryRow(db.d.q(`SELECT next_check_at FROM module_builds WHERE id = ?`), id).Scan(&v); err != nil {
+		tb.Fatal(err)
+	}
+	return v.ptr()
+}
+
+// setNextCheck schedules a build's next check at t, as a released lease
+// would.
+func setNextCheck(tb testing.TB, db *testDB, id int64, t time.Time) {
+	tb.Helper()
+	if _, err := db.db.Exec(db.d.q(`UPDATE module_builds SET next_check_at = ? WHERE id = ?`), db.d.timeArg(t), id); err != nil {
+		tb.Fatal(err)
+	}
+}
+
+// lastEvent returns the newest outbox event.
+func lastEvent(tb testing.TB, db *testDB) rida.Event {
+	tb.Helper()
+	evs, err := db.PendingEvents(context.Background(), 1000)
+	if err != nil || len(evs) == 0 {
+		tb.Fatalf("pending events: %v, %v", evs, err)
+	}
+	return evs[len(evs)-1]
+}
+
+// TestTransitionModuleBuild_Records: what the engine records with a move
+// (koji tag, batch, components) lands in the transition's transaction, and
+// every transition makes the build due.
+func TestTransitionModuleBuild_Records(t *testing.T) {
+	ctx := context.Background()
+	forEachDB(t, func(t *testing.T, db *testDB) {
+		m := newModuleBuild("rec", "s", 1, "c")
+		m.Components, m.NewRepoTaskID = nil, 77
+		mustCreate(t, db, m)
+		later := db.clock.Now().Add(time.Hour)
+		setNextCheck(t, db, m.ID, later)
+		comps := []rida.ComponentBuild{
+			{Package: "module-build-macros", Format: rida.FormatRPMs, SCMURL: "/tmp/macros.src.rpm", Batch: 1, BuildTimeOnly: true, State: rida.ComponentWaiting},
+			{Package: "tangerine", Format: rida.FormatRPMs, SCMURL: "https://src.example/rpms/tangerine?#abc", Ref: "abc", Batch: 2, State: rida.ComponentWaiting},
+		}
+		traces, events := countRows(t, db, "component_builds_trace"), countRows(t, db, "events")
+
+		got, err := db.TransitionModuleBuild(ctx, rida.ModuleTransition{ID: m.ID, FromRev: 1, To: rida.ModuleWait,
+			KojiTag: "module-rec-s-1-c", Batch: ptr(1), Components: comps})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.KojiTag != "module-rec-s-1-c" || got.Batch != 1 || got.NewRepoTaskID != 0 || got.Components != nil {
+			t.Errorf("returned %+v", got)
+		}
+		if comps[0].ID != 0 || comps[1].ModuleBuildID != 0 {
+			t.Errorf("the caller's components were changed: %+v", comps)
+		}
+		if nc := nextCheck(t, db, m.ID); nc != nil {
+			t.Errorf("next_check_at = %v, want NULL", nc)
+		}
+		reread, err := db.FindModuleBuildByID(ctx, m.ID, rida.ModuleBuildInclude{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff(reread, got); diff != "" {
+			t.Errorf("returned build differs from stored (-stored +returned):\n%s", diff)
+		}
+		ev := lastEvent(t, db)
+		want := rida.NewModuleEvent(got, got.TimeModified)
+		want.ID = ev.ID
+		if diff := cmp.Diff(want, ev); diff != "" {
+			t.Errorf("event (-want +got):\n%s", diff)
+		}
+		// The components are the build's, each with its initial trace row
+		// at the transition's time, and no event of their own.
+		full, err := db.FindModuleBuildByID(ctx, m.ID, rida.ModuleBuildInclude{Components: true, ComponentTraces: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(full.Components) != 2 {
+			t.Fatalf("components = %d, want 2", len(full.Components))
+		}
+		for i, c := range full.Components {
+			if c.ModuleBuildID != m.ID || c.Package != comps[i].Package || c.Rev != 1 || c.State != rida.ComponentWaiting ||
+				len(c.StateTrace) != 1 || !c.StateTrace[0].Time.Equal(got.TimeModified) {
+				t.Errorf("component %d: %+v", i, c)
+			}
+		}
+		if n := countRows(t, db, "component_builds_trace"); n != traces+2 {
+			t.Errorf("component trace rows = %d, want %d", n, traces+2)
+		}
+		if n := countRows(t, db, "events"); n != events+1 {
+			t.Errorf("events = %d, want %d (the module's only)", n, events+1)
+		}
+
+		// Unset fields keep their values; a batch clears new_repo_task_id.
+		if got, err = db.UpdateModuleBuild(ctx, rida.ModuleUpdate{ID: m.ID, FromRev: got.Rev, NewRepoTaskID: ptr(int64(5))}); err != nil {
+			t.Fatal(err)
+		}
+		setNextCheck(t, db, m.ID, later)
+		if got, err = db.TransitionModuleBuild(ctx, rida.ModuleTransition{ID: m.ID, FromRev: got.Rev, To: rida.ModuleBuilding}); err != nil {
+			t.Fatal(err)
+		}
+		if got.KojiTag != "module-rec-s-1-c" || got.Batch != 1 || got.NewRepoTaskID != 5 {
+			t.Errorf("after a bare transition: %+v", got)
+		}
+		if nc := nextCheck(t, db, m.ID); nc != nil {
+			t.Errorf("next_check_at = %v after a bare transition, want NULL", nc)
+		}
+		if got, err = db.TransitionModuleBuild(ctx, rida.ModuleTransition{ID: m.ID, FromRev: got.Rev, To: rida.ModuleFailed, Batch: ptr(2)}); err != nil {
+			t.Fatal(err)
+		}
+		reread, err = db.FindModuleBuildByID(ctx, m.ID, rida.ModuleBuildInclude{})
+		if err != nil || reread.Batch != 2 || reread.NewRepoTaskID != 0 || reread.KojiTag != "module-rec-s-1-c" {
+			t.Errorf("after a batch: %+v %v", reread, err)
+		}
+	})
+}
+
+// TestTransitionModuleBuild_RecordsAllOrNothing: a transition whose
+// components cannot be inserted writes nothing at all, and a refused one
+// inserts no component.
+func TestTransitionModuleBuild_RecordsAllOrNothing(t *testing.T) {
+	ctx := context.Background()
+	forEachDB(t, func(t *testing.T, db *testDB) {
+		m := newModuleBuild("rec", "s", 1, "c")
+		m.Components = nil
+		mustCreate(t, db, m)
+		later := db.clock.Now().Add(time.Hour)
+		setNextCheck(t, db, m.ID, later)
+		traces, comps, events := countRows(t, db, "module_builds_trace"), countRows(t, db, "component_builds"), countRows(t, db, "events")
+		twice := []rida.ComponentBuild{
+			{Package: "tangerine", Format: rida.FormatRPMs, SCMURL: "x", State: rida.ComponentWaiting},
+			{Package: "tangerine", Format: rida.FormatRPMs, SCMURL: "y", State: rida.ComponentWaiting},
+		}
+		_, err := db.TransitionModuleBuild(ctx, rida.ModuleTransition{ID: m.ID, FromRev: 1, To: rida.ModuleWait, KojiTag: "tag", Components: twice})
+		if rida.ErrorCodeOf(err) != rida.CodeConflict || !strings.Contains(rida.ErrorMessageOf(err), "tangerine") {
+			t.Errorf("duplicate component: %v", err)
+		}
+		_, err = db.TransitionModuleBuild(ctx, rida.ModuleTransition{ID: m.ID, FromRev: 2, To: rida.ModuleWait, Components: twice[:1]})
+		if !errors.Is(err, rida.ErrStaleWrite) {
+			t.Errorf("stale: %v", err)
+		}
+		if n := countRows(t, db, "module_builds_trace"); n != traces {
+			t.Errorf("trace rows = %d, want %d", n, traces)
+		}
+		if n := countRows(t, db, "component_builds"); n != comps {
+			t.Errorf("components = %d, want %d", n, comps)
+		}
+		if n := countRows(t, db, "events"); n != events {
+			t.Errorf("events = %d, want %d", n, events)
+		}
+		got, err := db.FindModuleBuildByID(ctx, m.ID, rida.ModuleBuildInclude{})
+		if err != nil || got.Rev != 1 || got.State != rida.ModuleInit || got.KojiTag != "" {
+			t.Errorf("row changed: %+v %v", got, err)
+		}
+		if nc := nextCheck(t, db, m.ID); nc == nil || !nc.Equal(later) {
+			t.Errorf("next_check_at = %v, want %v", nc, later)
+		}
+	})
+}
+
+func TestUpdateModuleBuild(t *testing.T) {
+	ctx := context.Background()
+	forEachDB(t, func(t *testing.T, db *testDB) {
+		m := mustCreate(t, db, newModuleBuild("upd", "s", 1, "c"))
+		traces, events := countRows(t, db, "module_builds_trace"), countRows(t, db, "events")
+
+		got, err := db.UpdateModuleBuild(ctx, rida.ModuleUpdate{ID: m.ID, FromRev: 1, Batch: ptr(2), NewRepoTaskID: ptr(int64(42))})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.Rev != 2 || got.Batch != 2 || got.NewRepoTaskID != 42 || got.State != rida.ModuleInit ||
+			!got.TimeModified.After(m.TimeModified) || got.Modulemd != "" || got.Components != nil {
+			t.Errorf("after update: %+v", got)
+		}
+		reread, err := db.FindModuleBuildByID(ctx, m.ID, rida.ModuleBuildInclude{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff(reread, got); diff != "" {
+			t.Errorf("returned build differs from stored (-stored +returned):\n%s", diff)
+		}
+		// One field at a time; nil leaves the other alone, 0 clears the task.
+		if got, err = db.UpdateModuleBuild(ctx, rida.ModuleUpdate{ID: m.ID, FromRev: 2, NewRepoTaskID: ptr(int64(0))}); err != nil {
+			t.Fatal(err)
+		}
+		if got, err = db.UpdateModuleBuild(ctx, rida.ModuleUpdate{ID: m.ID, FromRev: 3, Batch: ptr(3)}); err != nil {
+			t.Fatal(err)
+		}
+		reread, err = db.FindModuleBuildByID(ctx, m.ID, rida.ModuleBuildInclude{})
+		if err != nil || reread.Rev != 4 || reread.Batch != 3 || reread.NewRepoTaskID != 0 {
+			t.Errorf("after two updates: %+v %v", reread, err)
+		}
+		if diff := cmp.Diff(reread, got); diff != "" {
+			t.Errorf("returned build differs from stored (-stored +returned):\n%s", diff)
+		}
+
+		// A stale rev and an unknown build write nothing.
+		_, err = db.UpdateModuleBuild(ctx, rida.ModuleUpdate{ID: m.ID, FromRev: 2, Batch: ptr(9)})
+		if !errors.Is(err, rida.ErrStaleWrite) {
+			t.Errorf("stale: %v", err)
+		}
+		_, err = db.UpdateModuleBuild(ctx, rida.ModuleUpdate{ID: 999, FromRev: 1, Batch: ptr(9)})
+		if !errors.Is(err, rida.ErrModuleBuildNotFound) {
+			t.Errorf("unknown: %v", err)
+		}
+		if again, err := db.FindModuleBuildByID(ctx, m.ID, rida.ModuleBuildInclude{}); err != nil || !cmp.Equal(again, reread) {
+			t.Errorf("refused update changed the build: %+v %v", again, err)
+		}
+		// No trace row, no event: the state did not change.
+		if n := countRows(t, db, "module_builds_trace"); n != traces {
+			t.Errorf("trace rows = %d, want %d", n, traces)
+		}
+		if n := countRows(t, db, "events"); n != events {
+			t.Errorf("events = %d, want %d", n, events)
+		}
+	})
+}
