@@ -386,7 +386,9 @@ func TestTransitionComponentBuilds_AllOrNothing(t *testing.T) {
 			{"stale", []rida.ComponentTransition{build(a0), {ID: b1, FromRev: 1, To: rida.ComponentDeleted}, build(a1)},
 				func(err error) bool { return errors.Is(err, rida.ErrStaleWrite) }, fmt.Sprintf("component build %d", b1)},
 			{"illegal", []rida.ComponentTransition{build(a0), build(a1), {ID: b1, FromRev: 2, To: rida.ComponentBuilding}},
-				func(err error) bool { return rida.ErrorCodeOf(err) == rida.CodeConflict && !errors.Is(err, rida.ErrStaleWrite) },
+				func(err error) bool {
+					return rida.ErrorCodeOf(err) == rida.CodeConflict && !errors.Is(err, rida.ErrStaleWrite)
+				},
 				fmt.Sprintf("Illegal transition of component build %d from COMPLETE to BUILDING", b1)},
 			{"unknown", []rida.ComponentTransition{build(a0), build(9999)},
 				func(err error) bool { return errors.Is(err, rida.ErrComponentBuildNotFound) }, "component build 9999"},
