@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/rida-build/rida"
 	"github.com/rida-build/rida/engine"
+	"github.com/rida-build/rida/git"
 	"github.com/rida-build/rida/modulemd"
 )
 
@@ -908,4 +910,224 @@ func TestBackend_Mock(t *testing.T) {
 	if _, err := tb.SubmitComponent(t.Context(), mod, component("hello-doc")); err == nil || !strings.Contains(err.Error(), "mock") {
 		t.Errorf("SubmitComponent without platform = %v", err)
 	}
+}
+
+// TestBackend_RealExampleModule builds examples/hello-world through the
+// Backend with the real rpmbuild, rpm, createrepo_c and modifyrepo_c, from
+// git repositories made by examples/make-repos.sh, in the engine's order:
+// module-build-macros, then the two batches of the modulemd, each followed
+// by tagging and a new repository, then Finalize.
+func TestBackend_RealExampleModule(t *testing.T) {
+	realBuilder(t, "rpmbuild", "rpm", "createrepo_c", "modifyrepo_c", "gcc", "git", "bash")
+	buildExampleModule(t, MockSettings{})
+}
+
+// TestBackend_RealExampleModuleMock is the same build in mock chroots. It
+// needs mock (a Fedora host, the user in the mock group) and a Fedora 40
+// repository to install the buildroot from, named by
+// RIDA_LOCALBUILD_MOCK_REPO (a base URL such as
+// https://<mirror>/fedora/linux/releases/40/Everything/x86_64/os/).
+func TestBackend_RealExampleModuleMock(t *testing.T) {
+	if _, err := exec.LookPath("mock"); err != nil {
+		t.Skip("mock build test skipped: mock is not installed (it is on Fedora hosts; Debian builds with rpmbuild --nodeps instead)")
+	}
+	repo := os.Getenv("RIDA_LOCALBUILD_MOCK_REPO")
+	if repo == "" {
+		t.Skip("mock build test skipped: set RIDA_LOCALBUILD_MOCK_REPO to a Fedora 40 repository base URL for the chroot")
+	}
+	realBuilder(t, "rpmbuild", "rpm", "createrepo_c", "modifyrepo_c", "git", "bash")
+	buildExampleModule(t, MockSettings{Enabled: true, Repos: []MockRepo{{ID: "fedora", BaseURL: repo}}})
+}
+
+// buildExampleModule builds examples/hello-world through a Backend with
+// the real tools and checks the results.
+func buildExampleModule(t *testing.T, mock MockSettings) {
+	start := time.Now()
+	ctx := t.Context()
+
+	// The example's repositories.
+	src := filepath.Join(t.TempDir(), "repos")
+	cmd := exec.Command("bash", filepath.Join("..", "examples", "make-repos.sh"), src)
+	cmd.Env = append(os.Environ(), "GIT_CONFIG_GLOBAL=/dev/null", "GIT_CONFIG_NOSYSTEM=1", "HOME="+t.TempDir())
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("make-repos.sh: %v\n%s", err, out)
+	}
+	path := filepath.Join("..", "examples", "hello-world", "hello-world.yaml")
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stream, err := modulemd.ReadStream(data, path, modulemd.Options{Strict: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	stream.Stream, stream.Version, stream.Context = "main", 20260102030405, "abcdef12"
+	commits := map[string]string{}
+	for key := range stream.RPMComponents {
+		out, err := exec.Command("git", "-C", filepath.Join(src, "rpms", key), "rev-parse", "HEAD").Output()
+		if err != nil {
+			t.Fatal(err)
+		}
+		commits[key] = strings.TrimSpace(string(out))
+	}
+	stream.SetXMD("mbs", map[string]any{"commit": "0123456789abcdef0123456789abcdef01234567"})
+	plan, err := engine.PlanComponents(stream, engine.PlanOptions{
+		Commits: commits,
+		RepoURL: func(name, _ string) string { return "file://" + filepath.Join(src, "rpms", name) },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	macros, err := engine.ModuleBuildMacros(engine.MacrosInput{
+		Name: stream.Name, Stream: stream.Stream, Version: stream.Version, Context: stream.Context,
+		Marking: "f40+", Index: 1, Today: time.Now(),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mod := &engine.Module{
+		Build: &rida.ModuleBuild{
+			ID: 1, Name: stream.Name, Stream: stream.Stream, Version: stream.Version, Context: stream.Context,
+			BuildRequires: map[string]rida.BuildRequire{"platform": {Stream: "f40", Version: "1", Context: "00000000"}},
+		},
+		Stream: stream,
+		Macros: macros,
+	}
+
+	scm, err := git.New(git.Config{CacheDir: t.TempDir(), AllowedSchemes: []string{"file"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	notified := make(chan int64, 10)
+	work := t.TempDir()
+	b, err := NewBackend(BackendConfig{
+		WorkDir: work,
+		Runner:  &ExecRunner{Home: t.TempDir(), Timeout: 5 * time.Minute},
+		SCM:     scm,
+		Notify:  func(id int64) { notified <- id },
+		Mock:    mock,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	tb := &testBackend{Backend: b, notified: notified}
+
+	tag, err := b.PrepareEnvironment(ctx, mod)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tag != "module-hello-world-main-20260102030405-abcdef12" {
+		t.Errorf("tag = %q", tag)
+	}
+	results := filepath.Join(work, tag, "results")
+
+	// Batch by batch: submit every component of the batch, wait for all,
+	// tag, regenerate the repository.
+	byBatch := map[int][]*rida.ComponentBuild{}
+	var batches []int
+	for _, c := range plan {
+		if byBatch[c.Batch] == nil {
+			batches = append(batches, c.Batch)
+		}
+		byBatch[c.Batch] = append(byBatch[c.Batch], c)
+	}
+	slices.Sort(batches)
+	if len(batches) != 3 {
+		t.Fatalf("batches %v, want module-build-macros and two of the example", batches)
+	}
+	for _, n := range batches {
+		batchStart := time.Now()
+		comps := byBatch[n]
+		for _, c := range comps {
+			id, err := b.SubmitComponent(ctx, mod, c)
+			if err != nil {
+				t.Fatalf("SubmitComponent(%s): %v", c.Package, err)
+			}
+			c.TaskID = id
+		}
+		var names []string
+		for _, c := range comps {
+			task := tb.wait(t, mod, c)
+			if task.State != rida.ComponentComplete {
+				log, _ := os.ReadFile(filepath.Join(results, "logs", c.Package+".log"))
+				t.Fatalf("%s: %+v\n%s", c.Package, task, log)
+			}
+			c.State, c.NVR = task.State, task.NVR
+			names = append(names, c.Package+" "+task.NVR)
+		}
+		if err := b.TagComponents(ctx, mod, comps); err != nil {
+			t.Fatal(err)
+		}
+		if id, err := b.StartRepo(ctx, mod); err != nil || id != 0 {
+			t.Fatalf("StartRepo = %d, %v", id, err)
+		}
+		t.Logf("batch %d built in %s: %s", n, time.Since(batchStart).Round(time.Millisecond), strings.Join(names, ", "))
+	}
+	finalizeStart := time.Now()
+	if err := b.Finalize(ctx, mod, plan); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("finalized in %s; whole module in %s", time.Since(finalizeStart).Round(time.Millisecond), time.Since(start).Round(time.Millisecond))
+
+	// Every package carries the module's dist tag.
+	rpms, err := filepath.Glob(filepath.Join(results, "*.rpm"))
+	if err != nil || len(rpms) == 0 {
+		t.Fatalf("packages in results: %v, %v", rpms, err)
+	}
+	for _, f := range rpms {
+		if rel := query(t, f, "%{RELEASE}"); !strings.HasSuffix(rel, macros.DistTag) {
+			t.Errorf("%s: release %q lacks the dist tag %s", filepath.Base(f), rel, macros.DistTag)
+		}
+	}
+
+	// modules.yaml: the final modulemd, with exactly the module's packages.
+	arch, err := exec.Command("rpm", "--eval", "%{_arch}").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	hostArch := strings.TrimSpace(string(arch))
+	yaml, err := os.ReadFile(filepath.Join(results, ModulesFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	idx, err := modulemd.Read(yaml, ModulesFile, modulemd.Options{Strict: true})
+	if err != nil {
+		t.Fatalf("modules.yaml: %v\n%s", err, yaml)
+	}
+	streams := idx.Streams()
+	if len(streams) != 1 {
+		t.Fatalf("modules.yaml holds %d streams", len(streams))
+	}
+	final := streams[0]
+	evr := "-0:1.0-1" + macros.DistTag
+	want := []string{
+		"hello" + evr + "." + hostArch,
+		"hello" + evr + ".src",
+		"hello-data" + evr + ".noarch",
+		"hello-data" + evr + ".src",
+		"hello-doc" + evr + ".noarch",
+		"hello-doc" + evr + ".src",
+	}
+	slices.Sort(want)
+	if diff := cmp.Diff(want, final.RPMArtifacts); diff != "" {
+		t.Errorf("artifacts (-want +got):\n%s", diff)
+	}
+	if final.Arch != hostArch || final.NSVCA() != "hello-world:main:20260102030405:abcdef12:"+hostArch {
+		t.Errorf("final modulemd is %s", final.NSVCA())
+	}
+	if _, ok := final.XMDMap()["mbs"]; ok {
+		t.Error("xmd.mbs is still in the final modulemd")
+	}
+	if diff := cmp.Diff([]string{"MIT"}, final.ContentLicenses); diff != "" {
+		t.Errorf("content licenses (-want +got):\n%s", diff)
+	}
+	repomd, err := os.ReadFile(filepath.Join(results, "repodata", "repomd.xml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(repomd), `<data type="modules">`) || !strings.Contains(string(repomd), `<data type="primary">`) {
+		t.Errorf("repomd.xml lacks the modules or primary record:\n%s", repomd)
+	}
+	t.Logf("modules.yaml:\n%s", yaml)
 }
