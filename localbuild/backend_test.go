@@ -23,6 +23,10 @@ import (
 
 const fakeDist = ".module+f40+3+1a2b3c4d"
 
+// *git.Client is the SCM cmd/rida passes; the assertion lives in a test so
+// that localbuild does not import another adapter.
+var _ SCM = (*git.Client)(nil)
+
 // fakeTools answers like rpmbuild, rpm, createrepo_c, modifyrepo_c and mock
 // would, creating the files the Builder looks for. Every package is
 // version 1.0, release 1<dist>; the binary packages of a source package are
