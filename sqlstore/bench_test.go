@@ -166,7 +166,7 @@ func seed(ctx context.Context, db *DB) ([]int64, error) {
 			"https://src.example/modules/"+name+"?#abc", modulemd, tag, "module-f39-build", "changed-and-after",
 			false, 0, int64(1000+i), nil, `["x.src.rpm"]`,
 			`{"platform":{"stream":"f39","version":"1","context":"00000000","stream_version":390000}}`,
-			atArg, doneArg, doneArg, nil, int64(5000+i), nil).Scan(&id)
+			atArg, doneArg, doneArg, nil, int64(5000+i), nil, nil, nil, false).Scan(&id)
 		if err != nil {
 			return nil, fmt.Errorf("seed module %d: %w", i, err)
 		}

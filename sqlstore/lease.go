@@ -22,15 +22,21 @@ import (
 // wait and build; builds in done that are not scratch builds (a scratch
 // build stays done, mbs.md §3.12, so it would be claimed forever for
 // nothing); and failed builds that still have an unbuilt component, which
-// the engine cancels. Each branch of the OR has its own index (00007), so
-// a claim reads the active builds and the unbuilt components, never the
-// failed, ready and scratch builds that pile up: failed builds are found
-// from their unbuilt components, not the other way round. The arguments are
+// the engine cancels. Failed, ready and scratch builds pile up, so a claim
+// must not read them: the candidates come from three index-only branches
+// (00007's indexes), and only the candidates' rows are read for their next
+// check and lease. Failed candidates are found from the unbuilt components,
+// few at any time, rather than the other way round; CROSS JOIN makes SQLite
+// keep that join order (PostgreSQL picks it from its statistics). As one
+// flat OR, both planners read every failed build, and SQLite the whole
+// table (TestSchedulerQueriesUseIndexes checks the plan). The arguments are
 // claimArgs.
 func claimSQL(d *dialect) string {
 	q := `SELECT id FROM module_builds
- WHERE (state IN (?, ?, ?) OR (state = ? AND scratch = ?)
-  OR (state = ? AND id IN (SELECT module_id FROM component_builds WHERE state IS NULL OR state = ?)))
+ WHERE id IN (SELECT id FROM module_builds WHERE state IN (?, ?, ?)
+  UNION ALL SELECT id FROM module_builds WHERE state = ? AND scratch = ?
+  UNION ALL SELECT m.id FROM component_builds c CROSS JOIN module_builds m
+   WHERE (c.state IS NULL OR c.state = ?) AND m.id = c.module_id AND m.state = ?)
  AND (next_check_at IS NULL OR next_check_at <= ?) AND (lease_until IS NULL OR lease_until < ?)
  ORDER BY next_check_at ASC NULLS FIRST, id ASC LIMIT ?`
 	if d.postgres() {
@@ -44,7 +50,7 @@ func claimSQL(d *dialect) string {
 // claimArgs are the arguments of claimSQL.
 func claimArgs(nowArg any, limit int) []any {
 	return []any{int(rida.ModuleInit), int(rida.ModuleWait), int(rida.ModuleBuilding),
-		int(rida.ModuleDone), false, int(rida.ModuleFailed), int(rida.ComponentBuilding),
+		int(rida.ModuleDone), false, int(rida.ComponentBuilding), int(rida.ModuleFailed),
 		nowArg, nowArg, limit}
 }
 

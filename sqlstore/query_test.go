@@ -147,3 +147,43 @@ func TestTimeValue(t *testing.T) {
 		t.Errorf("%q !< %q", a, b)
 	}
 }
+
+// TestSchedulerQueriesUseIndexes checks on SQLite that the engine's claim
+// and load queries find module builds by state or id, never by walking
+// next_check_at (NULL for most builds) or a whole table: failed, ready and
+// scratch builds pile up, and a claim must not read them.
+func TestSchedulerQueriesUseIndexes(t *testing.T) {
+	db := MustOpenDB(t)
+	now := db.d.timeArg(time.Now())
+	for name, q := range map[string]struct {
+		query string
+		args  []any
+		uses  []string
+	}{
+		"claim": {claimSQL(db.d), claimArgs(now, 10), []string{
+			// done, but not scratch
+			"module_builds_claim_idx (state=? AND scratch=?)",
+			// failed builds found from their unbuilt components
+			"COVERING INDEX component_builds_state_reused_idx (state=?)",
+		}},
+		"load": {schedulerLoadSQL, []any{int(rida.ComponentBuilding), int(rida.ModuleBuilding)}, []string{
+			"COVERING INDEX component_builds_state_reused_idx (state=? AND reused_component_id=?)",
+			"COVERING INDEX module_builds_state_idx (state=?)",
+		}},
+	} {
+		plan := explain(t, db, q.query, q.args)
+		assertIndexed(t, name, "module_builds", plan)
+		assertIndexed(t, name, "component_builds", plan)
+		for _, step := range plan {
+			if strings.HasPrefix(step, "SEARCH module_builds") && !strings.Contains(step, "(state=?") && !strings.Contains(step, "(rowid=?)") {
+				t.Errorf("%s: module builds not found by state or id: %q (plan %q)", name, step, plan)
+			}
+		}
+		joined := strings.Join(plan, "\n")
+		for _, want := range q.uses {
+			if !strings.Contains(joined, want) {
+				t.Errorf("%s: plan does not use %s: %q", name, want, plan)
+			}
+		}
+	}
+}
