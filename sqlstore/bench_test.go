@@ -256,3 +256,59 @@ func BenchmarkFindModuleBuildsFiltered(b *testing.B) {
 		}
 	})
 }
+
+// BenchmarkTransitionComponentBuilds moves the 100 components of a build
+// per call, the engine's batch, through the cycle waiting → BUILDING (no
+// task yet) → BUILDING (task recorded) → FAILED → waiting, so every call is
+// legal and the update's variants all run. It writes, so it uses an empty
+// database of its own rather than the shared seeded one.
+func BenchmarkTransitionComponentBuilds(b *testing.B) {
+	const n = 100
+	ctx := context.Background()
+	for _, d := range dialects {
+		b.Run(d.name, func(b *testing.B) {
+			db := d.open(b)
+			m := newModuleBuild("bench", "s", 1, "c")
+			m.Components = nil
+			for i := range n {
+				m.Components = append(m.Components, &rida.ComponentBuild{Package: fmt.Sprintf("pkg%03d", i),
+					Format: rida.FormatRPMs, SCMURL: "https://src.example/rpms/x?#abc", State: rida.ComponentWaiting})
+			}
+			mustCreate(b, db, m)
+			ts := make([]rida.ComponentTransition, n)
+			for i, c := range m.Components {
+				ts[i] = rida.ComponentTransition{ID: c.ID, FromRev: c.Rev}
+			}
+			phases := []struct {
+				to     rida.ComponentState
+				task   bool
+				reason string
+			}{
+				{rida.ComponentBuilding, false, ""},
+				{rida.ComponentBuilding, true, ""},
+				{rida.ComponentFailed, false, "Build failed."},
+				{rida.ComponentWaiting, false, ""},
+			}
+			b.ReportAllocs()
+			call := 0
+			for b.Loop() {
+				p := phases[call%len(phases)]
+				for i := range ts {
+					ts[i].To, ts[i].Reason, ts[i].TaskID = p.to, p.reason, 0
+					if p.task {
+						ts[i].TaskID = int64(call*n + i + 1)
+					}
+				}
+				got, err := db.TransitionComponentBuilds(ctx, ts)
+				if err != nil {
+					b.Fatal(err)
+				}
+				for i, c := range got {
+					ts[i].FromRev = c.Rev
+				}
+				call++
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/component")
+		})
+	}
+}

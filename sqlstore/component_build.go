@@ -286,9 +286,17 @@ func componentMoveAllowed(from rida.ComponentState, t rida.ComponentTransition) 
 	return from.CanTransition(t.To)
 }
 
-// componentsByIDsSQL reads the components a batch of transitions moves.
+// componentsByIDsSQL reads the components a batch of transitions moves. On
+// PostgreSQL it also locks them, in id order: two batches sharing
+// components then queue instead of deadlocking, and the checks made on the
+// rows read hold until commit. FOR NO KEY UPDATE is the lock the UPDATE
+// takes anyway; it does not block rows that reference the component.
 func componentsByIDsSQL(n int) string {
-	return `SELECT ` + componentColumns + ` FROM component_builds WHERE id ` + idsIn(n)
+	q := `SELECT ` + componentColumns + ` FROM component_builds WHERE id ` + idsIn(n)
+	if n == anyArray {
+		q += ` ORDER BY id FOR NO KEY UPDATE`
+	}
+	return q
 }
 
 // makeDueSQL clears the next check time of module builds: they are due at
@@ -297,8 +305,25 @@ func makeDueSQL(n int) string {
 	return `UPDATE module_builds SET next_check_at = NULL WHERE id ` + idsIn(n)
 }
 
-// findComponentBuilds reads the components with the given ids, one query
-// per maxIDsPerStatement of them, keyed by id; unknown ids are missing.
+// On PostgreSQL, where every statement is a network round trip, a batch of
+// component transitions is written with one statement per table, its rows
+// passed as arrays; on SQLite, where a statement is a function call, a
+// prepared statement per row costs as little and needs no arrays. A NULL
+// reason, task id or NVR keeps the column, as the eight static updates of
+// updateComponentStateSQL do.
+const (
+	updateComponentsArraySQL = `UPDATE component_builds AS c SET state = t.state, rev = c.rev + 1,
+ state_reason = COALESCE(t.reason, c.state_reason), task_id = COALESCE(t.task_id, c.task_id), nvr = COALESCE(t.nvr, c.nvr)
+ FROM unnest(?::BIGINT[], ?::BIGINT[], ?::INTEGER[], ?::TEXT[], ?::BIGINT[], ?::TEXT[]) AS t(id, rev, state, reason, task_id, nvr)
+ WHERE c.id = t.id AND c.rev = t.rev`
+	insertComponentTracesArraySQL = `INSERT INTO component_builds_trace (component_id, state_time, state, state_reason, task_id)
+ SELECT t.id, ?, t.state, t.reason, t.task_id
+ FROM unnest(?::BIGINT[], ?::INTEGER[], ?::TEXT[], ?::BIGINT[]) WITH ORDINALITY AS t(id, state, reason, task_id, n)
+ ORDER BY t.n`
+)
+
+// findComponentBuilds reads the components with the given ids, in id order,
+// one query per maxIDsPerStatement of them; unknown ids are missing.
 func findComponentBuilds(ctx context.Context, r runner, ids []int64) (map[int64]*rida.ComponentBuild, error) {
 	out := make(map[int64]*rida.ComponentBuild, len(ids))
 	for len(ids) > 0 {
@@ -321,11 +346,9 @@ func findComponentBuilds(ctx context.Context, r runner, ids []int64) (map[int64]
 }
 
 // transitionComponents is TransitionComponentBuilds without the operation
-// name on errors. Every move is checked before anything is written, then
-// the rows are written in component id order: on PostgreSQL two batches
-// sharing components lock them in the same order, so they cannot deadlock.
-// Module rows are locked after component rows and the outbox lock last, the
-// order TransitionModuleBuild follows too.
+// name on errors. Every move is checked before anything is written. Rows are
+// locked in a fixed order, the one TransitionModuleBuild follows too:
+// components (by id), then their module builds, then the outbox.
 func (db *DB) transitionComponents(ctx context.Context, ts []rida.ComponentTransition) ([]*rida.ComponentBuild, error) {
 	if len(ts) == 0 {
 		return []*rida.ComponentBuild{}, nil
@@ -369,34 +392,11 @@ func (db *DB) transitionComponents(ctx context.Context, ts []rida.ComponentTrans
 					t.ID, componentStateName(c.State), componentStateName(t.To))
 			}
 		}
-		now := db.nowUTC()
-		nowArg := db.d.timeArg(now)
+		// The components as they will be stored, in id order.
 		var modules []int64
-		args := make([]any, 0, 6)
-		for _, i := range order {
+		moved := make([]*rida.ComponentBuild, len(order))
+		for k, i := range order {
 			t, c := ts[i], byID[ts[i].ID]
-			args = append(args[:0], componentStateArg(t.To))
-			if t.Reason != "" {
-				args = append(args, t.Reason)
-			}
-			if t.TaskID != 0 {
-				args = append(args, t.TaskID)
-			}
-			if t.NVR != "" {
-				args = append(args, t.NVR)
-			}
-			args = append(args, t.ID, t.FromRev)
-			res, err := r.exec(ctx, updateComponentStateSQL(t.Reason != "", t.TaskID != 0, t.NVR != ""), args...)
-			if err != nil {
-				return err
-			}
-			if n, err := res.RowsAffected(); err != nil {
-				return err
-			} else if n != 1 {
-				// Changed since it was read (PostgreSQL: by a writer
-				// that committed in between).
-				return named(t.ID, rida.ErrStaleWrite)
-			}
 			c.State, c.Rev = t.To, c.Rev+1
 			if t.Reason != "" {
 				c.StateReason = t.Reason
@@ -407,27 +407,32 @@ func (db *DB) transitionComponents(ctx context.Context, ts []rida.ComponentTrans
 			if t.NVR != "" {
 				c.NVR = t.NVR
 			}
-			if _, err := r.exec(ctx, insertComponentTraceSQL, c.ID, nowArg,
-				componentStateArg(c.State), nullString(c.StateReason), nullInt64(c.TaskID)); err != nil {
-				return err
-			}
 			if !slices.Contains(modules, c.ModuleBuildID) {
 				modules = append(modules, c.ModuleBuildID)
 			}
-			out[i] = c
+			moved[k], out[i] = c, c
+		}
+		now := db.nowUTC()
+		nowArg := db.d.timeArg(now)
+		write := writeComponentTransitions
+		if db.d.postgres() {
+			write = writeComponentTransitionsArray
+		}
+		if err := write(ctx, r, ts, order, moved, nowArg); err != nil {
+			return err
 		}
 		slices.Sort(modules)
 		for len(modules) > 0 {
 			n := min(len(modules), maxIDsPerStatement)
-			size, args := db.d.idArgs(modules[:n])
-			if _, err := r.exec(ctx, makeDueSQL(size), args...); err != nil {
+			size, dueArgs := db.d.idArgs(modules[:n])
+			if _, err := r.exec(ctx, makeDueSQL(size), dueArgs...); err != nil {
 				return err
 			}
 			modules = modules[n:]
 		}
-		events := make([]rida.Event, len(order))
-		for k, i := range order {
-			events[k] = rida.NewComponentEvent(out[i], now)
+		events := make([]rida.Event, len(moved))
+		for k, c := range moved {
+			events[k] = rida.NewComponentEvent(c, now)
 		}
 		return insertEvents(ctx, r, events)
 	})
@@ -435,6 +440,94 @@ func (db *DB) transitionComponents(ctx context.Context, ts []rida.ComponentTrans
 		return nil, err
 	}
 	return out, nil
+}
+
+// writeComponentTransitions writes the moves ts[order[k]] that give
+// moved[k], with their trace rows: the compare-and-set update and the trace
+// insert of each component, through statements prepared once.
+func writeComponentTransitions(ctx context.Context, r runner, ts []rida.ComponentTransition, order []int, moved []*rida.ComponentBuild, nowArg any) error {
+	args := make([]any, 0, 6)
+	for k, i := range order {
+		t, c := ts[i], moved[k]
+		args = append(args[:0], componentStateArg(t.To))
+		if t.Reason != "" {
+			args = append(args, t.Reason)
+		}
+		if t.TaskID != 0 {
+			args = append(args, t.TaskID)
+		}
+		if t.NVR != "" {
+			args = append(args, t.NVR)
+		}
+		args = append(args, t.ID, t.FromRev)
+		res, err := r.exec(ctx, updateComponentStateSQL(t.Reason != "", t.TaskID != 0, t.NVR != ""), args...)
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return err
+		} else if n != 1 {
+			return rida.ErrStaleWrite
+		}
+		if _, err := r.exec(ctx, insertComponentTraceSQL, c.ID, nowArg,
+			componentStateArg(c.State), nullString(c.StateReason), nullInt64(c.TaskID)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// writeComponentTransitionsArray is writeComponentTransitions in two
+// statements, for PostgreSQL.
+func writeComponentTransitionsArray(ctx context.Context, r runner, ts []rida.ComponentTransition, order []int, moved []*rida.ComponentBuild, nowArg any) error {
+	n := len(order)
+	ids, revs, taskIDs := make([]int64, n), make([]int64, n), make([]*int64, n)
+	states, reasons, nvrs := make([]*int32, n), make([]*string, n), make([]*string, n)
+	for k, i := range order {
+		t := &ts[i]
+		ids[k], revs[k] = t.ID, t.FromRev
+		states[k] = componentStatePtr(t.To)
+		if t.Reason != "" {
+			reasons[k] = &t.Reason
+		}
+		if t.TaskID != 0 {
+			taskIDs[k] = &t.TaskID
+		}
+		if t.NVR != "" {
+			nvrs[k] = &t.NVR
+		}
+	}
+	res, err := r.exec(ctx, updateComponentsArraySQL, ids, revs, states, reasons, taskIDs, nvrs)
+	if err != nil {
+		return err
+	}
+	if affected, err := res.RowsAffected(); err != nil {
+		return err
+	} else if affected != int64(n) {
+		// Cannot happen while the rows are locked; checked all the same.
+		return rida.ErrStaleWrite
+	}
+	// The trace records the components as they now are.
+	for k, c := range moved {
+		states[k], reasons[k], taskIDs[k] = componentStatePtr(c.State), nil, nil
+		if c.StateReason != "" {
+			reasons[k] = &c.StateReason
+		}
+		if c.TaskID != 0 {
+			taskIDs[k] = &c.TaskID
+		}
+	}
+	_, err = r.exec(ctx, insertComponentTracesArraySQL, nowArg, ids, states, reasons, taskIDs)
+	return err
+}
+
+// componentStatePtr is componentStateArg for an array element.
+func componentStatePtr(s rida.ComponentState) *int32 {
+	if s == rida.ComponentWaiting {
+		return nil
+	}
+	v := int32(s)
+	return &v
 }
 
 // updateComponentStateSQL returns the CAS update of a component transition,

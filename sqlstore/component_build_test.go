@@ -309,7 +309,8 @@ func TestTransitionComponentBuilds(t *testing.T) {
 			if c.ID != ts[i].ID || c.State != ts[i].To || c.Rev != 2 {
 				t.Errorf("result %d: %+v for %+v", i, c, ts[i])
 			}
-			if len(stored.StateTrace) != 2 || stored.StateTrace[1].State != int(ts[i].To) {
+			// The trace row: the state entered and the reason after it.
+			if len(stored.StateTrace) != 2 || stored.StateTrace[1].State != int(ts[i].To) || stored.StateTrace[1].Reason != c.StateReason {
 				t.Errorf("component %d trace: %+v", c.ID, stored.StateTrace)
 			}
 			stored.StateTrace = nil
@@ -349,6 +350,36 @@ func TestTransitionComponentBuilds(t *testing.T) {
 			}
 			if got, err := db.FindModuleBuildByID(ctx, m.ID, rida.ModuleBuildInclude{}); err != nil || got.Rev != 1 {
 				t.Errorf("module %d: %+v %v", m.ID, got, err)
+			}
+		}
+
+		// Trace rows carry the task id; unset values keep the stored ones.
+		var task intValue
+		if err := db.db.QueryRow(db.d.q(`SELECT task_id FROM component_builds_trace WHERE component_id = ? ORDER BY id DESC LIMIT 1`), got[0].ID).Scan(&task); err != nil || task.V != 3 {
+			t.Errorf("trace task id = %v, %v", task, err)
+		}
+		again, err := db.TransitionComponentBuilds(ctx, []rida.ComponentTransition{
+			{ID: got[1].ID, FromRev: 2, To: rida.ComponentComplete},
+			{ID: got[0].ID, FromRev: 2, To: rida.ComponentFailed, Reason: "oops"},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if again[0].TaskID != 1 || again[0].StateReason != "submitted" || again[0].NVR != "" ||
+			again[1].TaskID != 3 || again[1].StateReason != "oops" {
+			t.Errorf("second batch: %+v %+v", again[0], again[1])
+		}
+		for _, c := range again {
+			stored, err := db.FindComponentBuildByID(ctx, c.ID, true)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if last := stored.StateTrace[len(stored.StateTrace)-1]; last.Reason != c.StateReason || last.State != int(c.State) {
+				t.Errorf("component %d last trace %+v, want state %d reason %q", c.ID, last, c.State, c.StateReason)
+			}
+			stored.StateTrace = nil
+			if diff := cmp.Diff(stored, c); diff != "" {
+				t.Errorf("returned differs from stored (-stored +returned):\n%s", diff)
 			}
 		}
 

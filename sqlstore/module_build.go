@@ -141,6 +141,13 @@ const insertComponentTraceSQL = `INSERT INTO component_builds_trace (component_i
 const insertEventSQL = `INSERT INTO events (type, module_build_id, component_build_id, created_at, payload)
  VALUES (?, ?, ?, ?, ?)`
 
+// insertEventsArraySQL writes several events in one statement on
+// PostgreSQL, in array order (so ids follow it).
+const insertEventsArraySQL = `INSERT INTO events (type, module_build_id, component_build_id, created_at, payload)
+ SELECT t.type, t.module_id, t.component_id, t.at, t.payload
+ FROM unnest(?::TEXT[], ?::BIGINT[], ?::BIGINT[], ?::TIMESTAMPTZ[], ?::TEXT[]) WITH ORDINALITY AS t(type, module_id, component_id, at, payload, n)
+ ORDER BY t.n`
+
 // CreateModuleBuild inserts m and its components (m.Components) in one
 // transaction. It sets the IDs, Rev 1, TimeSubmitted and TimeModified (one
 // "now" for all rows), each component's ModuleBuildID, writes one trace row
@@ -281,12 +288,26 @@ func insertEvent(ctx context.Context, r runner, e rida.Event) error {
 // the outbox lock (see dialect.lockOutbox), once: it is held until commit,
 // so ids follow commit order. Callers write events last, after any row
 // lock they take, so the lock is held briefly and never waited on while
-// holding it.
+// holding it. Several events are one statement there (insertEventsArraySQL).
 func insertEvents(ctx context.Context, r runner, events []rida.Event) error {
 	if lock := r.db.d.lockOutbox(); lock != "" {
 		if _, err := r.tx.ExecContext(ctx, lock); err != nil {
 			return err
 		}
+	}
+	if r.db.d.postgres() && len(events) > 1 {
+		n := len(events)
+		types, modules, comps := make([]string, n), make([]int64, n), make([]*int64, n)
+		at, payloads := make([]time.Time, n), make([]string, n)
+		for i := range events {
+			e := &events[i]
+			types[i], modules[i], at[i], payloads[i] = string(e.Type), e.ModuleBuildID, e.At.UTC().Truncate(time.Microsecond), string(e.Payload)
+			if e.ComponentBuildID != 0 {
+				comps[i] = &e.ComponentBuildID
+			}
+		}
+		_, err := r.exec(ctx, insertEventsArraySQL, types, modules, comps, at, payloads)
+		return err
 	}
 	for _, e := range events {
 		var comp any

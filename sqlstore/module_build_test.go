@@ -841,6 +841,9 @@ func TestTransitionModuleBuild_Records(t *testing.T) {
 		if err != nil || reread.Batch != 2 || reread.NewRepoTaskID != 0 || reread.KojiTag != "module-rec-s-1-c" {
 			t.Errorf("after a batch: %+v %v", reread, err)
 		}
+		if diff := cmp.Diff(reread, got); diff != "" {
+			t.Errorf("returned build differs from stored (-stored +returned):\n%s", diff)
+		}
 	})
 }
 
@@ -911,6 +914,9 @@ func TestUpdateModuleBuild(t *testing.T) {
 		// One field at a time; nil leaves the other alone, 0 clears the task.
 		if got, err = db.UpdateModuleBuild(ctx, rida.ModuleUpdate{ID: m.ID, FromRev: 2, NewRepoTaskID: ptr(int64(0))}); err != nil {
 			t.Fatal(err)
+		}
+		if got.NewRepoTaskID != 0 || got.Batch != 2 {
+			t.Errorf("after clearing the task: %+v", got)
 		}
 		if got, err = db.UpdateModuleBuild(ctx, rida.ModuleUpdate{ID: m.ID, FromRev: 3, Batch: ptr(3)}); err != nil {
 			t.Fatal(err)
