@@ -525,3 +525,64 @@ func TestTransitionComponentBuilds_Many(t *testing.T) {
 		}
 	})
 }
+
+// TestTransitionComponentBuilds_Concurrent races batches over the same
+// components in different orders: exactly one wins, the others lose with
+// ErrStaleWrite (never a deadlock), and only the winner's rows are written.
+func TestTransitionComponentBuilds_Concurrent(t *testing.T) {
+	ctx := context.Background()
+	forEachDB(t, func(t *testing.T, db *testDB) {
+		m := newModuleBuild("brace", "s", 1, "c")
+		m.Components = nil
+		for i := range 20 {
+			m.Components = append(m.Components, &rida.ComponentBuild{Package: fmt.Sprintf("p%d", i), Format: rida.FormatRPMs, SCMURL: "x", State: rida.ComponentWaiting})
+		}
+		mustCreate(t, db, m)
+		traces, events := countRows(t, db, "component_builds_trace"), countRows(t, db, "events")
+		const writers = 6
+		var wg sync.WaitGroup
+		errs := make([]error, writers)
+		for w := range writers {
+			ts := make([]rida.ComponentTransition, len(m.Components))
+			for i, c := range m.Components {
+				// Writer w starts at component w: each order differs.
+				ts[(i+w*3)%len(ts)] = rida.ComponentTransition{ID: c.ID, FromRev: 1, To: rida.ComponentBuilding, TaskID: int64(w + 1)}
+			}
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				_, errs[w] = db.TransitionComponentBuilds(ctx, ts)
+			}()
+		}
+		wg.Wait()
+		winner := -1
+		for w, err := range errs {
+			switch {
+			case err == nil && winner >= 0:
+				t.Errorf("writers %d and %d both won", winner, w)
+			case err == nil:
+				winner = w
+			case !errors.Is(err, rida.ErrStaleWrite):
+				t.Errorf("writer %d: %v", w, err)
+			}
+		}
+		if winner < 0 {
+			t.Fatal("no writer won")
+		}
+		comps, _, err := db.FindComponentBuilds(ctx, rida.ComponentBuildFilter{ModuleBuildID: &m.ID, PerPage: 100})
+		if err != nil || len(comps) != len(m.Components) {
+			t.Fatalf("components: %d, %v", len(comps), err)
+		}
+		for _, c := range comps {
+			if c.Rev != 2 || c.TaskID != int64(winner+1) {
+				t.Errorf("component %d: rev %d task %d, want the winner's (task %d)", c.ID, c.Rev, c.TaskID, winner+1)
+			}
+		}
+		if n := countRows(t, db, "component_builds_trace"); n != traces+len(comps) {
+			t.Errorf("trace rows = %d, want %d", n, traces+len(comps))
+		}
+		if n := countRows(t, db, "events"); n != events+len(comps) {
+			t.Errorf("events = %d, want %d", n, events+len(comps))
+		}
+	})
+}
