@@ -14,6 +14,10 @@
 //     order, at least once.
 //   - Each transaction reads the injected clock (Options.Now) once; all rows
 //     it writes carry that time, at microsecond precision, returned in UTC.
+//   - Every state change makes its module build due at once (next_check_at
+//     cleared, for a component its module's), so the engine notices it
+//     without waiting for the build's next scheduled check. A batch of
+//     component transitions is one transaction, all or nothing.
 //   - A trace row records the state entered and the build's state_reason
 //     after the transition (an empty Reason keeps the previous one, as in
 //     MBS), so a trace reads like a history of (state, reason) snapshots.
@@ -29,8 +33,11 @@
 // selective. pgx caches prepared statements on PostgreSQL by itself.
 //
 // Dialects: the query code is shared and written with "?" placeholders;
-// dialect.go is the only place the SQL differs (placeholders rebound to $n,
-// time encoding, error classification). Each dialect has its own numbered,
+// dialect.go holds what differs (placeholders rebound to $n, time encoding,
+// error classification). The exceptions sit beside the query they replace
+// and say why: id lists as one array on PostgreSQL (idsIn), and batches of
+// component transitions and events written as arrays there, where every
+// statement is a network round trip. Each dialect has its own numbered,
 // embedded migrations (migrations/sqlite, migrations/postgres), run by goose
 // one per transaction and recorded in the schema_migrations table.
 //
