@@ -168,8 +168,8 @@ func (db *DB) ReleaseLease(ctx context.Context, id int64, owner string, nextChec
 // is rida.ErrModuleBuildNotFound.
 func (db *DB) MakeDue(ctx context.Context, id int64) error {
 	op := "make module build " + strconv.FormatInt(id, 10) + " due"
-	n, args := db.d.idArgs([]int64{id})
-	res, err := db.run(nil).exec(ctx, makeDueSQL(n), args...)
+	size, args := db.d.idArgs([]int64{id})
+	res, err := db.run(nil).exec(ctx, makeDueSQL(size), args...)
 	if err != nil {
 		return wrapErr(op, err)
 	}
