@@ -25,6 +25,20 @@ type Service struct {
 	importer  *Importer
 	submitter *Submitter
 	logger    *slog.Logger
+	// wake tells the scheduler a build changed, so it acts at once rather
+	// than at its next scan.
+	wake func(ctx context.Context, id int64)
+}
+
+// WakeOn sets the in-process notifier the service calls after it creates,
+// resumes or cancels a build (Scheduler.Wake). Without one, the scheduler
+// still finds the build: transitions make it due, and it scans.
+func (s *Service) WakeOn(wake func(ctx context.Context, id int64)) { s.wake = wake }
+
+func (s *Service) notify(ctx context.Context, id int64) {
+	if s.wake != nil {
+		s.wake(ctx, id)
+	}
 }
 
 var _ rida.ModuleBuildService = (*Service)(nil)
@@ -50,6 +64,7 @@ func (s *Service) SubmitModuleBuild(ctx context.Context, req rida.SubmitRequest)
 	for i, m := range sub.Builds {
 		if sub.Created[i] {
 			s.logger.InfoContext(ctx, "module build submitted", "module_build_id", m.ID, "nsvc", m.NSVC(), "owner", req.Owner)
+			s.notify(ctx, m.ID)
 		}
 	}
 	return sub, nil
@@ -113,6 +128,7 @@ func (s *Service) CancelModuleBuild(ctx context.Context, id int64, user string) 
 			return nil, fmt.Errorf("cancel module build %d: %w", id, err)
 		}
 		s.logger.InfoContext(ctx, "module build canceled", "module_build_id", id, "user", user)
+		s.notify(ctx, id)
 		return s.store.FindModuleBuildByID(ctx, id, rida.ModuleBuildInclude{Modulemd: true, ComponentTasks: true, StateTrace: true, Siblings: true, VirtualStreams: true, BaseModules: true})
 	}
 	return nil, fmt.Errorf("cancel module build %d: %w", id, rida.ErrStaleWrite)

@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"strconv"
 	"time"
@@ -32,13 +33,7 @@ import (
 // table (TestSchedulerQueriesUseIndexes checks the plan). The arguments are
 // claimArgs.
 func claimSQL(d *dialect) string {
-	q := `SELECT id FROM module_builds
- WHERE id IN (SELECT id FROM module_builds WHERE state IN (?, ?, ?)
-  UNION ALL SELECT id FROM module_builds WHERE state = ? AND scratch = ?
-  UNION ALL SELECT m.id FROM component_builds c CROSS JOIN module_builds m
-   WHERE (c.state IS NULL OR c.state = ?) AND m.id = c.module_id AND m.state = ?)
- AND (next_check_at IS NULL OR next_check_at <= ?) AND (lease_until IS NULL OR lease_until < ?)
- ORDER BY next_check_at ASC NULLS FIRST, id ASC LIMIT ?`
+	q := claimSelectSQL
 	if d.postgres() {
 		// Concurrent claimers skip rows another claim is taking instead of
 		// waiting for it, so each gets a disjoint set.
@@ -46,6 +41,15 @@ func claimSQL(d *dialect) string {
 	}
 	return q
 }
+
+// claimSelectSQL is claimSQL without row locks: ClaimDue's read-only probe.
+const claimSelectSQL = `SELECT id FROM module_builds
+ WHERE id IN (SELECT id FROM module_builds WHERE state IN (?, ?, ?)
+  UNION ALL SELECT id FROM module_builds WHERE state = ? AND scratch = ?
+  UNION ALL SELECT m.id FROM component_builds c CROSS JOIN module_builds m
+   WHERE (c.state IS NULL OR c.state = ?) AND m.id = c.module_id AND m.state = ?)
+ AND (next_check_at IS NULL OR next_check_at <= ?) AND (lease_until IS NULL OR lease_until < ?)
+ ORDER BY next_check_at ASC NULLS FIRST, id ASC LIMIT ?`
 
 // claimArgs are the arguments of claimSQL.
 func claimArgs(nowArg any, limit int) []any {
@@ -86,6 +90,17 @@ func (db *DB) ClaimDue(ctx context.Context, owner string, ttl time.Duration, lim
 	}
 	now := db.nowUTC()
 	nowArg := db.d.timeArg(now)
+	// The engine claims every second or so and usually finds nothing: a
+	// read-only probe first keeps those scans from taking SQLite's write
+	// lock (or PostgreSQL row locks) for nothing. The transaction selects
+	// again, so a build claimed by someone else in between is not taken.
+	var probe int64
+	switch err := db.run(nil).queryRow(ctx, claimSelectSQL, claimArgs(nowArg, 1)...).Scan(&probe); {
+	case errors.Is(err, sql.ErrNoRows):
+		return nil, nil
+	case err != nil:
+		return nil, wrapErr("claim due builds", err)
+	}
 	var out []*rida.ModuleBuild
 	err := db.inTx(ctx, func(tx *sql.Tx) error {
 		r := db.run(tx)

@@ -133,7 +133,7 @@ func markEventsSQL(n int) string {
 func staticQueries(d *dialect) []string {
 	qs := []string{
 		selectModuleByIDSQL, selectModuleByIDNoModulemdSQL, selectComponentByIDSQL, insertModuleSQL, insertModuleTraceSQL,
-		extendLeaseSQL, releaseLeaseSQL(d), claimSQL(d), schedulerLoadSQL,
+		extendLeaseSQL, releaseLeaseSQL(d), claimSQL(d), claimSelectSQL, schedulerLoadSQL,
 		insertVirtualStreamSQL, deleteVirtualStreamSQL, insertBaseModuleSQL, deleteBaseModuleSQL, selectModuleIDByNSVC, updateImportedSQL,
 		insertComponentSQL, insertComponentTraceSQL, insertEventSQL, pendingEventsSQL,
 		updateModuleStateSQL, updateModuleSQL,

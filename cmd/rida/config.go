@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/rida-build/rida"
 	"github.com/rida-build/rida/httpapi"
@@ -38,6 +39,35 @@ type Config struct {
 	BaseModuleNames []string `yaml:"base_module_names"`
 	// Server is the API base URL the client commands (list, show) talk to.
 	Server string `yaml:"server"`
+	// Backend is the build system "serve" drives: local (rpmbuild on this
+	// machine, the default).
+	Backend string       `yaml:"backend"`
+	Local   LocalConfig  `yaml:"local"`
+	Engine  EngineConfig `yaml:"engine"`
+}
+
+// LocalConfig configures the local backend.
+type LocalConfig struct {
+	// WorkDir receives module-<n>-<s>-<v>-<c>/results of every build.
+	WorkDir string `yaml:"workdir"`
+}
+
+// EngineConfig tunes the scheduler (engine.SchedulerConfig).
+type EngineConfig struct {
+	// Workers bounds the module builds handled at once.
+	Workers int `yaml:"workers"`
+	// MaxConcurrentBuilds bounds the components building at once across
+	// all module builds, shared fairly between them (MBS
+	// NUM_CONCURRENT_BUILDS); -1 is unlimited.
+	MaxConcurrentBuilds int `yaml:"max_concurrent_builds"`
+	// MaxModuleBuilds bounds one module build's components building at
+	// once; 0 is no bound beyond its fair share.
+	MaxModuleBuilds int `yaml:"max_module_builds"`
+	// Poll is how often builds in progress are checked without a wake-up.
+	Poll time.Duration `yaml:"poll"`
+	// LeaseTTL is how long another process waits before taking over the
+	// builds of a process that stopped heartbeating.
+	LeaseTTL time.Duration `yaml:"lease_ttl"`
 }
 
 // LogConfig configures the process log.
@@ -102,6 +132,9 @@ func DefaultConfig() Config {
 			CacheDir: "./rida-cache/git", AllowedSchemes: []string{"git", "https", "ssh"}, ImportEnabled: true,
 		},
 		BaseModuleNames: []string{"platform"},
+		Backend:         "local",
+		Local:           LocalConfig{WorkDir: "./rida-builds"},
+		Engine:          EngineConfig{Workers: 4, MaxConcurrentBuilds: 20, Poll: 10 * time.Second, LeaseTTL: time.Minute},
 	}
 }
 
@@ -152,6 +185,12 @@ var envOverrides = []struct {
 	{"RIDA_SCM_RPMS_BASE", func(c *Config, v string) error { c.SCM.RPMsBase = v; return nil }},
 	{"RIDA_SCM_CACHE_DIR", func(c *Config, v string) error { c.SCM.CacheDir = v; return nil }},
 	{"RIDA_SCM_IMPORT_ENABLED", func(c *Config, v string) (err error) { c.SCM.ImportEnabled, err = strconv.ParseBool(v); return }},
+	{"RIDA_BACKEND", func(c *Config, v string) error { c.Backend = v; return nil }},
+	{"RIDA_LOCAL_WORKDIR", func(c *Config, v string) error { c.Local.WorkDir = v; return nil }},
+	{"RIDA_ENGINE_MAX_CONCURRENT_BUILDS", func(c *Config, v string) (err error) {
+		c.Engine.MaxConcurrentBuilds, err = strconv.Atoi(v)
+		return
+	}},
 }
 
 // loadConfig applies the layers. Flags override only when set on the
@@ -188,6 +227,8 @@ func (m *Main) loadConfig(flags *pflag.FlagSet) (Config, error) {
 	set("server", func() { c.Server, _ = flags.GetString("server") })
 	set("allow-scm", func() { c.SCM.AllowedURLs, _ = flags.GetStringArray("allow-scm") })
 	set("rpms-base", func() { c.SCM.RPMsBase, _ = flags.GetString("rpms-base") })
+	set("backend", func() { c.Backend, _ = flags.GetString("backend") })
+	set("workdir", func() { c.Local.WorkDir, _ = flags.GetString("workdir") })
 	return c, c.Validate()
 }
 
@@ -223,6 +264,24 @@ func (c *Config) Validate() error {
 	}
 	if len(c.BaseModuleNames) == 0 {
 		return bad("base_module_names", "must name at least one module")
+	}
+	if c.Backend != "local" {
+		return bad("backend", "want local, not %q (the Koji backend is not built yet)", c.Backend)
+	}
+	if c.Local.WorkDir == "" {
+		return bad("local.workdir", "must be set")
+	}
+	if c.Engine.Workers <= 0 {
+		return bad("engine.workers", "must be positive, not %d", c.Engine.Workers)
+	}
+	if c.Engine.MaxConcurrentBuilds == 0 || c.Engine.MaxConcurrentBuilds < -1 {
+		return bad("engine.max_concurrent_builds", "must be positive or -1 (unlimited), not %d", c.Engine.MaxConcurrentBuilds)
+	}
+	if c.Engine.MaxModuleBuilds < 0 {
+		return bad("engine.max_module_builds", "must be 0 (no bound) or positive, not %d", c.Engine.MaxModuleBuilds)
+	}
+	if c.Engine.Poll <= 0 || c.Engine.LeaseTTL <= 0 {
+		return bad("engine.poll", "engine.poll and engine.lease_ttl must be positive durations")
 	}
 	if !strings.HasPrefix(c.DB, "sqlite:") && !strings.HasPrefix(c.DB, "postgres://") && !strings.HasPrefix(c.DB, "postgresql://") {
 		return bad("db", "want sqlite:PATH or postgres://..., not %q", c.DB)

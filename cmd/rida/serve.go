@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"path/filepath"
 	"time"
 
 	"github.com/rida-build/rida"
@@ -32,6 +33,8 @@ func (m *Main) serveCmd() *cobra.Command {
 	cmd.Flags().Bool("maintenance", false, "refuse write requests with 503 (env RIDA_MAINTENANCE)")
 	cmd.Flags().StringArray("allow-scm", nil, "URL prefix modules may come from; repeatable (config scm.allowed_urls)")
 	cmd.Flags().String("rpms-base", "", "base URL of component repositories, <base>/<name> (config scm.rpms_base)")
+	cmd.Flags().String("backend", "local", "build system: local (rpmbuild on this machine) (env RIDA_BACKEND)")
+	cmd.Flags().String("workdir", "./rida-builds", "where the local backend writes module-<n>-<s>-<v>-<c>/results (env RIDA_LOCAL_WORKDIR)")
 	return cmd
 }
 
@@ -64,11 +67,36 @@ func (m *Main) serve(ctx context.Context, c Config) error {
 		AllowedRebuildStrategies:     c.httpConfig().AllowedRebuildStrategies, Now: m.Now,
 	})
 	service := engine.NewService(db, importer, submitter, logger.With("component", "service"))
+
+	workdir, err := filepath.Abs(c.Local.WorkDir)
+	if err != nil {
+		return fmt.Errorf("local.workdir: %w", err)
+	}
+	backend, err := newLocalBackend(workdir, scm, logger)
+	if err != nil {
+		return err
+	}
+	defer backend.Close()
+	sched := engine.NewScheduler(db, backend, engine.SchedulerConfig{
+		Workers: c.Engine.Workers, MaxConcurrentBuilds: c.Engine.MaxConcurrentBuilds, MaxModuleBuilds: c.Engine.MaxModuleBuilds,
+		Poll: c.Engine.Poll, LeaseTTL: c.Engine.LeaseTTL, RPMsBase: c.SCM.RPMsBase, BaseModuleNames: c.BaseModuleNames,
+		Now: m.Now, Logger: logger.With("component", "scheduler"),
+	})
+	backend.setNotify(func(id int64) { sched.Wake(context.WithoutCancel(ctx), id) })
+	service.WakeOn(sched.Wake)
+	schedCtx, stopSched := context.WithCancel(context.WithoutCancel(ctx))
+	schedDone := make(chan error, 1)
+	go func() { schedDone <- sched.Run(schedCtx) }()
+	// Stopped after the HTTP server (deferred calls run in reverse), so no
+	// request finds the engine gone.
+	defer func() { stopSched(); <-schedDone }()
+
 	srv := httpapi.NewServer(service, logger.With("component", "httpapi"), c.httpConfig())
 	if err := srv.Open(c.Listen); err != nil {
 		return err
 	}
-	logger.Info("rida serving", "addr", srv.Addr(), "db", db.Dialect(), "version", rida.BuildVersion(), "maintenance", c.Maintenance)
+	logger.Info("rida serving", "addr", srv.Addr(), "db", db.Dialect(), "version", rida.BuildVersion(), "maintenance", c.Maintenance,
+		"backend", c.Backend, "workdir", workdir)
 	if m.Ready != nil {
 		m.Ready(srv.Addr())
 	}
