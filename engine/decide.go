@@ -69,8 +69,9 @@ const (
 	// actRecordTasks: commit action.transitions (builds that ended, lost
 	// task ids found again).
 	actRecordTasks
-	// actSubmit: mark action.components building, submit them, record their
-	// task ids. action.resubmit says they are building already (their
+	// actSubmit: record action.transitions (builds that ended, freeing
+	// slots), then mark action.components building, submit them, record
+	// their task ids. action.resubmit says they are building already (their
 	// earlier submission was lost).
 	actSubmit
 	// actStartRepo: tag the current batch and regenerate the repository.
@@ -167,6 +168,12 @@ func decideBuilding(o observation, l limits) action {
 	// First, what the backend says about running builds, whatever their
 	// batch: record ended builds, adopt found ones, resubmit lost ones.
 	if ended := endedTransitions(o); len(ended) > 0 {
+		// Builds that ended free their slots: when that lets more of the
+		// batch start, one step records the ends and submits the next.
+		if next := decideBuilding(afterEnded(o, ended), l); next.kind == actSubmit && !next.resubmit {
+			next.transitions = ended
+			return next
+		}
 		return action{kind: actRecordTasks, transitions: ended}
 	}
 	var lost []*rida.ComponentBuild
@@ -257,6 +264,34 @@ func endedTransitions(o observation) []rida.ComponentTransition {
 		}
 	}
 	return out
+}
+
+// afterEnded is o as it will be once ended is recorded: those components
+// in their new states, and the service-wide count of building components
+// lower by those that left building.
+func afterEnded(o observation, ended []rida.ComponentTransition) observation {
+	byID := make(map[int64]rida.ComponentTransition, len(ended))
+	for _, t := range ended {
+		byID[t.ID] = t
+	}
+	b := *o.build
+	b.Components = make([]*rida.ComponentBuild, len(o.build.Components))
+	for i, c := range o.build.Components {
+		if t, ok := byID[c.ID]; ok {
+			cc := *c
+			cc.State = t.To
+			if t.TaskID != 0 {
+				cc.TaskID = t.TaskID
+			}
+			if t.To != rida.ComponentBuilding {
+				o.buildingComponents--
+			}
+			c = &cc
+		}
+		b.Components[i] = c
+	}
+	o.build = &b
+	return o
 }
 
 // freeSlots is how many more components this module may submit now: within

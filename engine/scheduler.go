@@ -144,6 +144,8 @@ type Scheduler struct {
 	active map[int64]bool
 	// errors counts consecutive transient failures per build, for backoff.
 	errors map[int64]int
+	// modules caches each active build's Module (see module).
+	modules map[int64]*Module
 }
 
 // NewScheduler returns a Scheduler over store and backend.
@@ -151,7 +153,7 @@ func NewScheduler(store SchedulerStore, backend Backend, config SchedulerConfig)
 	config.setDefaults()
 	return &Scheduler{
 		store: store, backend: backend, config: config, log: config.Logger,
-		wake: make(chan struct{}, 1), active: map[int64]bool{}, errors: map[int64]int{},
+		wake: make(chan struct{}, 1), active: map[int64]bool{}, errors: map[int64]int{}, modules: map[int64]*Module{},
 	}
 }
 
@@ -380,9 +382,19 @@ func failureReason(err error) string {
 // observe reads the build and its components, asks the backend about the
 // building ones, and reads what the build's state needs.
 func (s *Scheduler) observe(ctx context.Context, id int64) (observation, *Module, error) {
-	m, err := s.store.FindModuleBuildByID(ctx, id, rida.ModuleBuildInclude{Modulemd: true, Components: true, Siblings: true})
+	s.mu.Lock()
+	_, cached := s.modules[id]
+	s.mu.Unlock()
+	// The modulemd (which can be large) is read and parsed once per build
+	// and process, not at every step.
+	m, err := s.store.FindModuleBuildByID(ctx, id, rida.ModuleBuildInclude{Modulemd: !cached, Components: true, Siblings: true})
 	if err != nil {
 		return observation{}, nil, err
+	}
+	if m.State.Terminal() && len(filterComponents(m.Components, rida.ComponentWaiting, rida.ComponentBuilding)) == 0 {
+		s.mu.Lock()
+		delete(s.modules, id)
+		s.mu.Unlock()
 	}
 	// From here on the build is returned with any error, so the caller
 	// knows its revision.
@@ -462,9 +474,39 @@ func (s *Scheduler) observe(ctx context.Context, id int64) (observation, *Module
 	return o, mod, nil
 }
 
-// module builds what the backend is told about m: its modulemd and its
-// module-build-macros.
+// module returns what the backend is told about m: its modulemd and its
+// module-build-macros. Both are fixed for the life of a build (the macros'
+// changelog date included: it is the date the build first needed them in
+// this process), so they are computed once and kept while the build is
+// active; a restarted process computes them again from the database.
 func (s *Scheduler) module(ctx context.Context, m *rida.ModuleBuild) (*Module, error) {
+	s.mu.Lock()
+	cached, ok := s.modules[m.ID]
+	s.mu.Unlock()
+	if ok {
+		mod := *cached
+		mod.Build = m
+		return &mod, nil
+	}
+	mod, err := s.newModule(ctx, m)
+	if err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	s.modules[m.ID] = mod
+	s.mu.Unlock()
+	return mod, nil
+}
+
+func (s *Scheduler) newModule(ctx context.Context, m *rida.ModuleBuild) (*Module, error) {
+	if m.Modulemd == "" {
+		// Read without it because it was cached, and dropped since.
+		full, err := s.store.FindModuleBuildByID(ctx, m.ID, rida.ModuleBuildInclude{Modulemd: true})
+		if err != nil {
+			return nil, err
+		}
+		m.Modulemd = full.Modulemd
+	}
 	stream, err := modulemd.ReadStream([]byte(m.Modulemd), "module build "+strconv.FormatInt(m.ID, 10), modulemd.Options{})
 	if err != nil {
 		return nil, rida.Errorf(rida.CodeUnprocessable, "The stored modulemd of module build %d does not parse: %v", m.ID, err)
@@ -650,6 +692,11 @@ func (s *Scheduler) record(ctx context.Context, m *rida.ModuleBuild) error {
 // submitting twice. The marks also reserve the global build slots, as MBS's
 // continue_batch_build does.
 func (s *Scheduler) submit(ctx context.Context, mod *Module, a action, log *slog.Logger) error {
+	if len(a.transitions) > 0 {
+		if _, err := s.store.TransitionComponentBuilds(ctx, a.transitions); err != nil {
+			return err
+		}
+	}
 	comps := a.components
 	if !a.resubmit {
 		// The slots were counted when the build was observed; other
