@@ -41,6 +41,11 @@ func (m *Main) buildLocalCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			if !cmd.Flags().Changed("log-level") && m.Getenv("RIDA_LOG_LEVEL") == "" {
+				// The progress display is the output; the log is for
+				// problems.
+				c.Log.Level = "warn"
+			}
 			return m.buildLocal(cmd.Context(), c, f, args[0])
 		},
 	}

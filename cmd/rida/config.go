@@ -54,6 +54,9 @@ type LocalConfig struct {
 
 // EngineConfig tunes the scheduler (engine.SchedulerConfig).
 type EngineConfig struct {
+	// Disabled serves the API without building: for API replicas while
+	// another process runs the engine (builds wait in the database).
+	Disabled bool `yaml:"disabled"`
 	// Workers bounds the module builds handled at once.
 	Workers int `yaml:"workers"`
 	// MaxConcurrentBuilds bounds the components building at once across
@@ -229,6 +232,7 @@ func (m *Main) loadConfig(flags *pflag.FlagSet) (Config, error) {
 	set("rpms-base", func() { c.SCM.RPMsBase, _ = flags.GetString("rpms-base") })
 	set("backend", func() { c.Backend, _ = flags.GetString("backend") })
 	set("workdir", func() { c.Local.WorkDir, _ = flags.GetString("workdir") })
+	set("no-engine", func() { c.Engine.Disabled, _ = flags.GetBool("no-engine") })
 	return c, c.Validate()
 }
 

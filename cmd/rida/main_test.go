@@ -48,11 +48,12 @@ func startServer(t *testing.T, dbPath string, clk *clock, extra ...string) *runn
 	ctx, cancel := context.WithCancel(t.Context())
 	addr := make(chan string, 1)
 	var stderr bytes.Buffer
-	env := map[string]string{"RIDA_SCM_CACHE_DIR": filepath.Join(t.TempDir(), "git-cache")}
+	env := map[string]string{"RIDA_SCM_CACHE_DIR": filepath.Join(t.TempDir(), "git-cache"), "RIDA_LOCAL_WORKDIR": filepath.Join(t.TempDir(), "builds")}
 	m := &Main{Stdout: io.Discard, Stderr: &lockedWriter{w: &stderr}, Getenv: func(k string) string { return env[k] }, Now: clk.Now,
 		Ready: func(a string) { addr <- a }}
 	done := make(chan error, 1)
-	args := append([]string{"serve", "--listen", "127.0.0.1:0", "--db", "sqlite:" + dbPath, "--log-level", "warn"}, extra...)
+	// The seeded builds are fixtures: no engine moves them.
+	args := append([]string{"serve", "--listen", "127.0.0.1:0", "--db", "sqlite:" + dbPath, "--log-level", "warn", "--no-engine"}, extra...)
 	go func() { done <- m.Run(ctx, args) }()
 	var a string
 	select {

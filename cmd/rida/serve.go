@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"path/filepath"
 	"time"
 
@@ -34,6 +35,7 @@ func (m *Main) serveCmd() *cobra.Command {
 	cmd.Flags().StringArray("allow-scm", nil, "URL prefix modules may come from; repeatable (config scm.allowed_urls)")
 	cmd.Flags().String("rpms-base", "", "base URL of component repositories, <base>/<name> (config scm.rpms_base)")
 	cmd.Flags().String("backend", "local", "build system: local (rpmbuild on this machine) (env RIDA_BACKEND)")
+	cmd.Flags().Bool("no-engine", false, "serve the API only; another rida process builds (config engine.disabled)")
 	cmd.Flags().String("workdir", "./rida-builds", "where the local backend writes module-<n>-<s>-<v>-<c>/results (env RIDA_LOCAL_WORKDIR)")
 	return cmd
 }
@@ -72,31 +74,22 @@ func (m *Main) serve(ctx context.Context, c Config) error {
 	if err != nil {
 		return fmt.Errorf("local.workdir: %w", err)
 	}
-	backend, err := newLocalBackend(workdir, scm, logger)
-	if err != nil {
-		return err
+	if !c.Engine.Disabled {
+		stop, err := m.startEngine(ctx, c, db, scm, service, workdir, logger)
+		if err != nil {
+			return err
+		}
+		// Stopped after the HTTP server (deferred calls run in reverse),
+		// so no request finds the engine gone.
+		defer stop()
 	}
-	defer backend.Close()
-	sched := engine.NewScheduler(db, backend, engine.SchedulerConfig{
-		Workers: c.Engine.Workers, MaxConcurrentBuilds: c.Engine.MaxConcurrentBuilds, MaxModuleBuilds: c.Engine.MaxModuleBuilds,
-		Poll: c.Engine.Poll, LeaseTTL: c.Engine.LeaseTTL, RPMsBase: c.SCM.RPMsBase, BaseModuleNames: c.BaseModuleNames,
-		Now: m.Now, Logger: logger.With("component", "scheduler"),
-	})
-	backend.setNotify(func(id int64) { sched.Wake(context.WithoutCancel(ctx), id) })
-	service.WakeOn(sched.Wake)
-	schedCtx, stopSched := context.WithCancel(context.WithoutCancel(ctx))
-	schedDone := make(chan error, 1)
-	go func() { schedDone <- sched.Run(schedCtx) }()
-	// Stopped after the HTTP server (deferred calls run in reverse), so no
-	// request finds the engine gone.
-	defer func() { stopSched(); <-schedDone }()
 
 	srv := httpapi.NewServer(service, logger.With("component", "httpapi"), c.httpConfig())
 	if err := srv.Open(c.Listen); err != nil {
 		return err
 	}
 	logger.Info("rida serving", "addr", srv.Addr(), "db", db.Dialect(), "version", rida.BuildVersion(), "maintenance", c.Maintenance,
-		"backend", c.Backend, "workdir", workdir)
+		"backend", c.Backend, "workdir", workdir, "engine", !c.Engine.Disabled)
 	if m.Ready != nil {
 		m.Ready(srv.Addr())
 	}
@@ -105,6 +98,33 @@ func (m *Main) serve(ctx context.Context, c Config) error {
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	return srv.Close(shutdownCtx)
+}
+
+// startEngine runs the scheduler with the local backend until the returned
+// stop is called.
+func (m *Main) startEngine(ctx context.Context, c Config, db *sqlstore.DB, scm *git.Client, service *engine.Service,
+	workdir string, logger *slog.Logger) (stop func(), err error) {
+	backend, err := newLocalBackend(workdir, scm, logger)
+	if err != nil {
+		return nil, err
+	}
+	sched := engine.NewScheduler(db, backend, engine.SchedulerConfig{
+		Workers: c.Engine.Workers, MaxConcurrentBuilds: c.Engine.MaxConcurrentBuilds, MaxModuleBuilds: c.Engine.MaxModuleBuilds,
+		Poll: c.Engine.Poll, LeaseTTL: c.Engine.LeaseTTL, RPMsBase: c.SCM.RPMsBase, BaseModuleNames: c.BaseModuleNames,
+		Now: m.Now, Logger: logger.With("component", "scheduler"),
+	})
+	backend.setNotify(func(id int64) { sched.Wake(context.WithoutCancel(ctx), id) })
+	service.WakeOn(sched.Wake)
+	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	done := make(chan error, 1)
+	go func() { done <- sched.Run(runCtx) }()
+	return func() {
+		cancel()
+		<-done
+		if err := backend.Close(); err != nil {
+			logger.Warn("closing the local backend", "err", err)
+		}
+	}, nil
 }
 
 // requireMigrated refuses to serve on a schema with pending migrations.
