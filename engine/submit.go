@@ -364,9 +364,12 @@ func (s *Submitter) validate(mmd *modulemd.Stream) error {
 		if c.Repository != "" && !s.config.AllowCustomComponentRepos {
 			return rida.Errorf(rida.CodeForbidden, "Custom component repositories aren't allowed. The component %q names %s.", key, c.Repository)
 		}
-		if len(c.Buildafter) > 0 {
-			return invalid(`The usage of "buildafter" is not yet supported (component %q)`, key)
-		}
+	}
+	// buildafter is supported (MBS refuses it): a cycle, an unknown name or
+	// a mix with buildorder is refused here, before a build exists, rather
+	// than failing the build in init.
+	if _, err := assignBatches(mmd.RPMComponents, slices.Sorted(maps.Keys(mmd.RPMComponents))); err != nil {
+		return err
 	}
 	for _, key := range slices.Sorted(maps.Keys(mmd.ModuleComponents)) {
 		return rida.Errorf(rida.CodeForbidden, "Custom module repositories aren't allowed. Including the module %q is not supported.", key)

@@ -188,6 +188,9 @@ func TestSubmitter_Rejects(t *testing.T) {
 	mbsXMD, mbsXMDCommit := gittest.MustModuleRepo(t, w.root, "xmdmodule", strings.Replace(testmoduleYAML, "data:\n", "data:\n  xmd:\n    mbs:\n      buildrequires: {}\n", 1))
 	dupURL, dupCommit := gittest.MustModuleRepo(t, w.root, "dupmodule", strings.Replace(testmoduleYAML,
 		"      perl-Tangerine:\n", "      perl-Tangerine:\n        name: tangerine\n", 1))
+	cycleURL, cycleCommit := gittest.MustModuleRepo(t, w.root, "cyclemodule", strings.Replace(strings.Replace(testmoduleYAML,
+		"        buildorder: 10\n", "        buildafter: [perl-Tangerine]\n", 1),
+		"        rationale: Sweeter.\n        ref: main\n", "        rationale: Sweeter.\n        ref: main\n        buildafter: [tangerine]\n", 1))
 	side := gittest.NewRepo(t, filepath.Join(w.root, "sidemodule"))
 	side.Commit(map[string]string{"sidemodule.yaml": testmoduleYAML})
 	side.Checkout("feature")
@@ -198,6 +201,7 @@ func TestSubmitter_Rejects(t *testing.T) {
 		code rida.ErrorCode
 		want string
 	}{
+		{"buildafter cycle", rida.SubmitRequest{SCMURL: cycleURL + "?#" + cycleCommit, Branch: "main"}, rida.CodeUnprocessable, "cycle"},
 		{"two components, one package", rida.SubmitRequest{SCMURL: dupURL + "?#" + dupCommit, Branch: "main"}, rida.CodeUnprocessable, `both build the package "tangerine"`},
 		{"commit not on branch", rida.SubmitRequest{SCMURL: side.URL + "?#" + offMain, Branch: "main"}, rida.CodeInvalid, "is not in branch main."},
 		{"missing branch", rida.SubmitRequest{SCMURL: side.URL + "?#" + offMain, Branch: "nope"}, rida.CodeUnprocessable, "does not exist"},
