@@ -737,6 +737,26 @@ func finalModulemd(stream *modulemd.Stream, arch string, recs []taskRecord) (*mo
 	}
 	final.Arch = arch
 
+	// A buildonly component's binary RPMs are only for building the module:
+	// MBS adds their names to the module's filter when they are built
+	// (mbs.md §3.11), so the final modulemd filters them and lists none.
+	buildonly := map[string]bool{}
+	for _, rc := range final.RPMComponents {
+		if rc.Buildonly {
+			buildonly[rc.PackageName()] = true
+		}
+	}
+	for _, rec := range recs {
+		if buildonly[rec.Package] {
+			for _, a := range rec.RPMs {
+				final.FilterRPMs = append(final.FilterRPMs, a.Name)
+			}
+		}
+	}
+	if len(final.FilterRPMs) > 0 {
+		final.FilterRPMs = modulemd.SetStringSet(final.FilterRPMs...)
+	}
+
 	filtered := map[string]bool{}
 	for _, n := range final.FilterRPMs {
 		filtered[n] = true

@@ -841,6 +841,24 @@ data:
 	if diff := cmp.Diff([]string{"stray-0:1-1.noarch", "stray-0:1-1.src"}, final.RPMArtifacts); diff != "" {
 		t.Errorf("whitelisted artifacts (-want +got):\n%s", diff)
 	}
+	// A buildonly component's RPMs join the filter and leave the artifacts.
+	s.Buildopts = nil
+	s.RPMComponents["foo"].Buildonly = true
+	final, _ = finalModulemd(s, "x86_64", []taskRecord{withPackage(rec("foo", "foo.x86_64", "foo-common.noarch"), "foo")})
+	if len(final.RPMArtifacts) != 0 {
+		t.Errorf("buildonly artifacts = %q, want none", final.RPMArtifacts)
+	}
+	if diff := cmp.Diff([]string{"bar", "foo", "foo-common", "foo-devel"}, final.FilterRPMs); diff != "" {
+		t.Errorf("filter with buildonly RPMs (-want +got):\n%s", diff)
+	}
+	if s.RPMComponents["foo"].Buildonly && len(s.FilterRPMs) != 2 {
+		t.Errorf("the input stream's filter changed: %q", s.FilterRPMs)
+	}
+}
+
+func withPackage(r taskRecord, pkg string) taskRecord {
+	r.Package = pkg
+	return r
 }
 
 func TestBackend_Mock(t *testing.T) {
