@@ -17,23 +17,7 @@ func manyComponents(name string, n, perBatch int) string {
 		fmt.Fprintf(&refs, "        p%04d: {ref: %040x}\n", i, i+1)
 		fmt.Fprintf(&comps, "      p%04d: {rationale: r, buildorder: %d}\n", i, i/perBatch)
 	}
-	return fmt.Sprintf(`document: modulemd
-version: 2
-data:
-  name: %s
-  stream: main
-  version: 1
-  context: c0ffee00
-  summary: s
-  description: d
-  license:
-    module: [MIT]
-  xmd:
-    mbs:
-      rpms:
-%s  components:
-    rpms:
-%s`, name, refs.String(), comps.String())
+	return testModulemd(name, refs.String(), comps.String())
 }
 
 // BenchmarkOrchestration measures the engine's own cost: a module of 1,000

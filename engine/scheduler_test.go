@@ -206,8 +206,16 @@ func (b *testBackend) Finalize(ctx context.Context, m *engine.Module, comps []*r
 }
 
 // threeBatches is a module of four components in three batches after
-// module-build-macros: a; b and c; d.
-const threeBatches = `document: modulemd
+// module-build-macros: a; b and c; d. Its name is the %s.
+var threeBatches = testModulemd("%s",
+	"        a: {ref: aaaa}\n        b: {ref: bbbb}\n        c: {ref: cccc}\n        d: {ref: dddd}\n",
+	"      a: {rationale: r, buildorder: 0}\n      b: {rationale: r, buildorder: 1}\n"+
+		"      c: {rationale: r, buildorder: 1}\n      d: {rationale: r, buildorder: 2}\n")
+
+// testModulemd is a module build's stored modulemd: name, the xmd.mbs.rpms
+// entries (resolved refs) and the components.rpms entries, as YAML lines.
+func testModulemd(name, refs, comps string) string {
+	return fmt.Sprintf(`document: modulemd
 version: 2
 data:
   name: %s
@@ -221,17 +229,10 @@ data:
   xmd:
     mbs:
       rpms:
-        a: {ref: aaaa}
-        b: {ref: bbbb}
-        c: {ref: cccc}
-        d: {ref: dddd}
-  components:
+%s  components:
     rpms:
-      a: {rationale: r, buildorder: 0}
-      b: {rationale: r, buildorder: 1}
-      c: {rationale: r, buildorder: 1}
-      d: {rationale: r, buildorder: 2}
-`
+%s`, name, refs, comps)
+}
 
 // newModule stores a module build in init with the given modulemd.
 func newModule(t testing.TB, db *sqlstore.DB, name, mmd string) *rida.ModuleBuild {

@@ -460,14 +460,8 @@ func writeComponentTransitions(ctx context.Context, r runner, ts []rida.Componen
 			args = append(args, t.NVR)
 		}
 		args = append(args, t.ID, t.FromRev)
-		res, err := r.exec(ctx, updateComponentStateSQL(t.Reason != "", t.TaskID != 0, t.NVR != ""), args...)
-		if err != nil {
+		if err := oneRowChanged(r.exec(ctx, updateComponentStateSQL(t.Reason != "", t.TaskID != 0, t.NVR != ""), args...)); err != nil {
 			return err
-		}
-		if n, err := res.RowsAffected(); err != nil {
-			return err
-		} else if n != 1 {
-			return rida.ErrStaleWrite
 		}
 		if _, err := r.exec(ctx, insertComponentTraceSQL, c.ID, nowArg,
 			componentStateArg(c.State), nullString(c.StateReason), nullInt64(c.TaskID)); err != nil {

@@ -570,6 +570,33 @@ func loadModuleRelated(ctx context.Context, r runner, ms []*rida.ModuleBuild, in
 	return nil
 }
 
+// findAtRev reads a build for a compare-and-set: rida.ErrStaleWrite when
+// it is no longer at fromRev.
+func findAtRev(ctx context.Context, r runner, id, fromRev int64) (*rida.ModuleBuild, error) {
+	m, err := findModuleBuild(ctx, r, id, false)
+	if err != nil {
+		return nil, err
+	}
+	if m.Rev != fromRev {
+		return nil, rida.ErrStaleWrite
+	}
+	return m, nil
+}
+
+// oneRowChanged checks a compare-and-set UPDATE: a row not changed means
+// another writer moved the revision first.
+func oneRowChanged(res sql.Result, err error) error {
+	if err != nil {
+		return err
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return err
+	} else if n != 1 {
+		return rida.ErrStaleWrite
+	}
+	return nil
+}
+
 // updateModuleStateSQL is the CAS update of a module transition. What a
 // transition may leave alone (time_completed, state_reason, koji_tag, batch)
 // is COALESCEd with the column, NULL keeping it, and the bool clears
@@ -603,11 +630,8 @@ func (db *DB) TransitionModuleBuild(ctx context.Context, t rida.ModuleTransition
 	err := db.inTx(ctx, func(tx *sql.Tx) error {
 		var err error
 		r := db.run(tx)
-		if m, err = findModuleBuild(ctx, r, t.ID, false); err != nil {
+		if m, err = findAtRev(ctx, r, t.ID, t.FromRev); err != nil {
 			return err
-		}
-		if m.Rev != t.FromRev {
-			return rida.ErrStaleWrite
 		}
 		if !m.State.CanTransition(t.To) {
 			return rida.Errorf(rida.CodeConflict, "Illegal transition of module build %d from %s to %s", t.ID, m.State, t.To)
@@ -622,15 +646,9 @@ func (db *DB) TransitionModuleBuild(ctx context.Context, t rida.ModuleTransition
 		if t.Batch != nil {
 			batchArg = *t.Batch
 		}
-		res, err := r.exec(ctx, updateModuleStateSQL, int(t.To), nowArg, completedArg, nullString(t.Reason),
-			nullString(t.KojiTag), batchArg, t.Batch != nil, t.ID, t.FromRev)
-		if err != nil {
+		if err := oneRowChanged(r.exec(ctx, updateModuleStateSQL, int(t.To), nowArg, completedArg, nullString(t.Reason),
+			nullString(t.KojiTag), batchArg, t.Batch != nil, t.ID, t.FromRev)); err != nil {
 			return err
-		}
-		if n, err := res.RowsAffected(); err != nil {
-			return err
-		} else if n != 1 {
-			return rida.ErrStaleWrite
 		}
 		m.State, m.Rev, m.TimeModified = t.To, m.Rev+1, now
 		if completed {
@@ -688,11 +706,8 @@ func (db *DB) UpdateModuleBuild(ctx context.Context, u rida.ModuleUpdate) (*rida
 	err := db.inTx(ctx, func(tx *sql.Tx) error {
 		var err error
 		r := db.run(tx)
-		if m, err = findModuleBuild(ctx, r, u.ID, false); err != nil {
+		if m, err = findAtRev(ctx, r, u.ID, u.FromRev); err != nil {
 			return err
-		}
-		if m.Rev != u.FromRev {
-			return rida.ErrStaleWrite
 		}
 		now := db.nowUTC()
 		var batchArg, taskArg any
@@ -702,15 +717,9 @@ func (db *DB) UpdateModuleBuild(ctx context.Context, u rida.ModuleUpdate) (*rida
 		if u.NewRepoTaskID != nil {
 			taskArg = nullInt64(*u.NewRepoTaskID)
 		}
-		res, err := r.exec(ctx, updateModuleSQL, db.d.timeArg(now), batchArg,
-			u.NewRepoTaskID != nil, taskArg, u.ID, u.FromRev)
-		if err != nil {
+		if err := oneRowChanged(r.exec(ctx, updateModuleSQL, db.d.timeArg(now), batchArg,
+			u.NewRepoTaskID != nil, taskArg, u.ID, u.FromRev)); err != nil {
 			return err
-		}
-		if n, err := res.RowsAffected(); err != nil {
-			return err
-		} else if n != 1 {
-			return rida.ErrStaleWrite
 		}
 		m.Rev, m.TimeModified = m.Rev+1, now
 		if u.Batch != nil {
