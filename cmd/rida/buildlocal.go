@@ -203,7 +203,8 @@ func (m *Main) importBaseModules(ctx context.Context, importer *engine.Importer,
 }
 
 // offlinePlatform is the modulemd of MBS's offline fake base module:
-// NAME:STREAM:1:000000, metadata only.
+// NAME:STREAM:1:000000, metadata only (its commit is "virtual": it comes
+// from no repository).
 func offlinePlatform(name, stream string) string {
 	return fmt.Sprintf(`document: modulemd
 version: 2
@@ -220,7 +221,7 @@ data:
     mbs:
       buildrequires: {}
       requires: {}
-      commit: ""
+      commit: virtual
       mse: TRUE
 `, name, stream)
 }
