@@ -776,3 +776,42 @@ func TestScheduler_CrashAtEveryStep(t *testing.T) {
 		})
 	}
 }
+
+// TestScheduler_TwoProcessesShareWork runs two schedulers (two processes'
+// worth: different lease owners) on one database: every build ends ready,
+// and no component is submitted twice. On PostgreSQL (RIDA_TEST_POSTGRES_DSN)
+// and SQLite.
+func TestScheduler_TwoProcessesShareWork(t *testing.T) {
+	for _, kind := range []string{"sqlite", "postgres"} {
+		t.Run(kind, func(t *testing.T) {
+			db, _ := openStore(t, kind)
+			b := newTestBackend()
+			b.instant = true
+			var ids []int64
+			for i := range 6 {
+				name := fmt.Sprint("shared", i)
+				ids = append(ids, newModule(t, db, name, fmt.Sprintf(threeBatches, name)).ID)
+			}
+			for _, owner := range []string{"p1", "p2"} {
+				cfg := fastConfig()
+				cfg.Owner = owner
+				s, stop := runScheduler(t, db, b, cfg)
+				defer stop()
+				s.Wake(context.Background(), 0)
+			}
+			for _, id := range ids {
+				waitState(t, db, id, rida.ModuleReady, 30*time.Second)
+			}
+			b.mu.Lock()
+			defer b.mu.Unlock()
+			if len(b.submits) != 6*5 {
+				t.Errorf("%d components submitted, want 30", len(b.submits))
+			}
+			for k, n := range b.submits {
+				if n != 1 {
+					t.Errorf("%s submitted %d times", k, n)
+				}
+			}
+		})
+	}
+}
