@@ -138,27 +138,19 @@ func (m *Main) buildLocal(ctx context.Context, c Config, f buildLocalFlags, sour
 	})
 	service := engine.NewService(db, importer, submitter, logger.With("component", "service"))
 
-	backend, err := newLocalBackend(workdir, scm, logger)
+	// The service's engine, tuned for one machine: as many builds at once
+	// as it has CPUs, and a short poll.
+	c.SCM.RPMsBase = rpmsBase
+	c.Engine.MaxConcurrentBuilds = f.maxBuilds
+	if c.Engine.MaxConcurrentBuilds <= 0 {
+		c.Engine.MaxConcurrentBuilds = defaultLocalBuilds()
+	}
+	c.Engine.Poll = 2 * time.Second
+	stop, err := m.startEngine(ctx, c, db, scm, service, workdir, logger)
 	if err != nil {
 		return err
 	}
-	defer backend.Close()
-	maxBuilds := f.maxBuilds
-	if maxBuilds <= 0 {
-		maxBuilds = defaultLocalBuilds()
-	}
-	sched := engine.NewScheduler(db, backend, engine.SchedulerConfig{
-		Owner: "build-local", MaxConcurrentBuilds: maxBuilds, RPMsBase: rpmsBase, BaseModuleNames: c.BaseModuleNames,
-		Poll: 2 * time.Second, Now: m.Now, Logger: logger.With("component", "scheduler"),
-	})
-	backend.setNotify(func(id int64) { sched.Wake(context.WithoutCancel(ctx), id) })
-	service.WakeOn(sched.Wake)
-
-	runCtx, stop := context.WithCancel(ctx)
 	defer stop()
-	done := make(chan error, 1)
-	go func() { done <- sched.Run(runCtx) }()
-	defer func() { stop(); <-done }()
 
 	sub, err := service.SubmitModuleBuild(ctx, req)
 	if err != nil {
