@@ -559,6 +559,14 @@ func TestMulticall_RoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// A client encoding the call itself sends the same bytes.
+	param, err := MulticallParam(calls)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again, err := EncodeCall("multiCall", param); err != nil || string(again) != string(body) {
+		t.Errorf("EncodeCall(multiCall, MulticallParam) = %v; differs from EncodeMulticall:\n%s\n%s", err, again, body)
+	}
 	method, params, err := DecodeCall(body)
 	if err != nil || method != "multiCall" {
 		t.Fatalf("DecodeCall = %q, %v", method, err)

@@ -17,7 +17,7 @@
 //     plain Python exception, ...); they decode to a *[Fault] error.
 //   - multiCall takes a list of {methodName, params} structs and answers,
 //     per call, [value] or {faultCode, faultString, traceback}; see
-//     [EncodeMulticall] and [MulticallResults].
+//     [EncodeMulticall] (or [MulticallParam]) and [MulticallResults].
 //   - Struct member order is kept ([Struct] is an ordered list), so that a
 //     decoded request or reply encodes again byte for byte.
 //

@@ -25,9 +25,20 @@ func (r MulticallResult) Err() error {
 }
 
 // EncodeMulticall encodes a multiCall request as Koji's client sends it
-// (ClientSession.multiCall): one parameter, the list of
-// {"methodName": method, "params": koji.encode_args(params)} structs.
+// (ClientSession.multiCall): one parameter, [MulticallParam] of calls.
 func EncodeMulticall(calls []Call) ([]byte, error) {
+	param, err := MulticallParam(calls)
+	if err != nil {
+		return nil, err
+	}
+	return EncodeCall("multiCall", param)
+}
+
+// MulticallParam returns the one parameter of a multiCall request, for a
+// client that encodes the call itself: the list of {"methodName": method,
+// "params": koji.encode_args(params)} structs, a trailing [KwArgs] of a
+// call turned into its "__starstar" struct.
+func MulticallParam(calls []Call) ([]any, error) {
 	list := make([]any, len(calls))
 	for i, c := range calls {
 		if c.Method == "" {
@@ -48,7 +59,7 @@ func EncodeMulticall(calls []Call) ([]byte, error) {
 		}
 		list[i] = Struct{{Name: "methodName", Value: c.Method}, {Name: "params", Value: params}}
 	}
-	return EncodeCall("multiCall", list)
+	return list, nil
 }
 
 // MulticallResults splits a decoded multiCall reply into one result per
