@@ -228,9 +228,14 @@ func (c *Client) CallInto(ctx context.Context, dst any, method string, params ..
 }
 
 // Multicall runs calls in one request (one hub transaction); each result
-// carries its value or its fault.
+// carries its value or its fault. Keyword arguments (xmlrpc.KwArgs last in
+// a call's params) are encoded as koji's client does.
 func (c *Client) Multicall(ctx context.Context, calls []xmlrpc.Call) ([]xmlrpc.MulticallResult, error) {
-	v, err := c.Call(ctx, "multiCall", callsParam(calls))
+	param, err := xmlrpc.MulticallParam(calls)
+	if err != nil {
+		return nil, fmt.Errorf("koji multiCall: %w", err)
+	}
+	v, err := c.Call(ctx, "multiCall", param)
 	if err != nil {
 		return nil, err
 	}
@@ -242,19 +247,6 @@ func (c *Client) Multicall(ctx context.Context, calls []xmlrpc.Call) ([]xmlrpc.M
 		return nil, rida.Errorf(rida.CodeUnavailable, "koji multiCall: %d results for %d calls", len(res), len(calls))
 	}
 	return res, nil
-}
-
-// callsParam is multiCall's one parameter: the calls as structs.
-func callsParam(calls []xmlrpc.Call) []any {
-	out := make([]any, len(calls))
-	for i, call := range calls {
-		params := call.Params
-		if params == nil {
-			params = []any{}
-		}
-		out[i] = xmlrpc.Struct{{Name: "methodName", Value: call.Method}, {Name: "params", Value: params}}
-	}
-	return out
 }
 
 // do posts one call, with the session headers when logged in, retrying
