@@ -205,12 +205,12 @@ func (c *Client) Call(ctx context.Context, method string, params ...any) (any, e
 	if err != nil {
 		return nil, fmt.Errorf("koji %s: %w", method, err)
 	}
-	v, err := c.do(ctx, method, c.url, body, true)
+	v, err := c.do(ctx, method, c.url, xmlContent, body, true)
 	if FaultCode(err) == FaultAuthExpired {
 		if rerr := c.renew(ctx); rerr != nil {
 			return nil, errors.Join(err, rerr)
 		}
-		v, err = c.do(ctx, method, c.url, body, true)
+		v, err = c.do(ctx, method, c.url, xmlContent, body, true)
 	}
 	return v, err
 }
@@ -249,9 +249,16 @@ func (c *Client) Multicall(ctx context.Context, calls []xmlrpc.Call) ([]xmlrpc.M
 	return res, nil
 }
 
-// do posts one call, with the session headers when logged in, retrying
-// transport failures.
-func (c *Client) do(ctx context.Context, method, url string, body []byte, withSession bool) (any, error) {
+// Content types of the two kinds of request: XML-RPC calls, and raw upload
+// chunks, which the hub routes to its upload handler by this type alone.
+const (
+	xmlContent    = "text/xml"
+	uploadContent = "application/octet-stream"
+)
+
+// do posts one request, with the session headers when logged in, retrying
+// transport failures under the same callnum.
+func (c *Client) do(ctx context.Context, method, url, contentType string, body []byte, withSession bool) (any, error) {
 	var sess *session
 	var callnum int64
 	if withSession {
@@ -265,7 +272,7 @@ func (c *Client) do(ctx context.Context, method, url string, body []byte, withSe
 	}
 	backoff := c.backoff
 	for attempt := 0; ; attempt++ {
-		v, err, transient := c.post(ctx, method, url, body, sess, callnum)
+		v, err, transient := c.post(ctx, method, url, contentType, body, sess, callnum)
 		if err == nil || !transient || attempt >= c.retries || ctx.Err() != nil {
 			return v, err
 		}
@@ -282,12 +289,12 @@ func (c *Client) do(ctx context.Context, method, url string, body []byte, withSe
 
 // post sends one request; transient reports whether a retry may help
 // (transport errors and HTTP 5xx; never a fault or a 4xx).
-func (c *Client) post(ctx context.Context, method, url string, body []byte, sess *session, callnum int64) (any, error, bool) {
+func (c *Client) post(ctx context.Context, method, url, contentType string, body []byte, sess *session, callnum int64) (any, error, bool) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
 	if err != nil {
 		return nil, fmt.Errorf("koji %s: %w", method, err), false
 	}
-	req.Header.Set("Content-Type", "text/xml")
+	req.Header.Set("Content-Type", contentType)
 	req.Header.Set("User-Agent", c.agent)
 	if sess != nil {
 		req.Header.Set("Koji-Session-Id", strconv.FormatInt(sess.id, 10))
@@ -389,7 +396,7 @@ func (c *Client) login(ctx context.Context, renew bool) error {
 	}
 	// A renewal carries the old session's headers; a first login none
 	// (the hub answers "Already logged in" to valid ones).
-	v, err := c.do(ctx, method, url, body, renew)
+	v, err := c.do(ctx, method, url, xmlContent, body, renew)
 	if err != nil {
 		return err
 	}

@@ -1,14 +1,12 @@
 package koji
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"hash/adler32"
 	"io"
 	"math/rand/v2"
-	"net/http"
 	"net/url"
 	"path"
 	"strconv"
@@ -255,80 +253,10 @@ func (c *Client) uploadChunk(ctx context.Context, dir, name string, offset int64
 // session headers and the next callnum, retrying transport failures under
 // that callnum as [Client.Call] does, and decodes the XML-RPC reply.
 func (c *Client) rawUpload(ctx context.Context, op, query string, body []byte) (any, error) {
-	c.mu.Lock()
-	sess := c.session
-	var callnum int64
-	if sess != nil {
-		callnum = sess.callnum
-		sess.callnum++
-	}
-	c.mu.Unlock()
-	if sess == nil {
+	if !c.LoggedIn() {
 		return nil, rida.Errorf(rida.CodeUnauthorized, "koji %s: uploads need a session: log in first", op)
 	}
-	target := c.url + "?" + query
-	backoff := c.backoff
-	for attempt := 0; ; attempt++ {
-		v, err, transient := c.postRaw(ctx, op, target, body, sess, callnum)
-		if err == nil || !transient || attempt >= c.retries || ctx.Err() != nil {
-			return v, err
-		}
-		d := backoff + time.Duration(rand.Int64N(int64(backoff)/4+1))
-		c.log.WarnContext(ctx, "koji upload failed; retrying", "op", op, "attempt", attempt+1, "retry_in", d, "err", err)
-		if serr := c.sleep(ctx, d); serr != nil {
-			return nil, err
-		}
-		backoff = min(2*backoff, 5*time.Minute)
-	}
-}
-
-// postRaw is post for a raw upload: the same headers but the octet-stream
-// content type that routes the request to the hub's upload handler, and
-// the same reading of the reply.
-func (c *Client) postRaw(ctx context.Context, op, target string, body []byte, sess *session, callnum int64) (any, error, bool) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, target, bytes.NewReader(body))
-	if err != nil {
-		return nil, fmt.Errorf("koji %s: %w", op, err), false
-	}
-	req.Header.Set("Content-Type", "application/octet-stream")
-	req.Header.Set("User-Agent", c.agent)
-	req.Header.Set("Koji-Session-Id", strconv.FormatInt(sess.id, 10))
-	req.Header.Set("Koji-Session-Key", sess.key)
-	req.Header.Set("Koji-Session-Callnum", strconv.FormatInt(callnum, 10))
-	resp, err := c.http.Do(req)
-	if err != nil {
-		return nil, rida.Errorf(rida.CodeUnavailable, "koji %s: %v", op, err), true
-	}
-	defer resp.Body.Close()
-	// An upload reply is a small struct (or a fault).
-	const maxUploadReply = 1 << 20
-	data, err := io.ReadAll(io.LimitReader(resp.Body, maxUploadReply+1))
-	if err != nil {
-		return nil, rida.Errorf(rida.CodeUnavailable, "koji %s: reading the reply: %v", op, err), true
-	}
-	if len(data) > maxUploadReply {
-		return nil, rida.Errorf(rida.CodeUnavailable, "koji %s: reply larger than %d bytes", op, maxUploadReply), false
-	}
-	if resp.StatusCode != http.StatusOK {
-		msg := strings.TrimSpace(string(data[:min(len(data), 300)]))
-		if resp.StatusCode >= 500 {
-			return nil, rida.Errorf(rida.CodeUnavailable, "koji %s: HTTP %d: %s", op, resp.StatusCode, msg), true
-		}
-		return nil, fmt.Errorf("koji %s: HTTP %d: %s", op, resp.StatusCode, msg), false
-	}
-	v, err := xmlrpc.DecodeResponse(data)
-	var fault *xmlrpc.Fault
-	switch {
-	case errors.As(err, &fault):
-		fe := &FaultError{Method: op, Code: fault.Code, String: fault.String}
-		if fault.Code == FaultServerOffline {
-			return nil, &rida.Error{Code: rida.CodeUnavailable, Message: fe.Error(), Err: fe}, false
-		}
-		return nil, fe, false
-	case err != nil:
-		return nil, rida.Errorf(rida.CodeUnavailable, "koji %s: malformed reply: %v", op, err), false
-	}
-	return v, nil, false
+	return c.do(ctx, op, c.url+"?"+query, uploadContent, body, true)
 }
 
 // UploadedFile is checkUpload's answer for a file in the work directory.
