@@ -40,7 +40,7 @@ func checkNVR(version, release string) *hubErr {
 	return nil
 }
 
-func (h *Hub) buildByNVR(n nvr) *build {
+func (h *FakeHub) buildByNVR(n nvr) *build {
 	p := h.pkgByName[n.name]
 	if p == nil {
 		return nil
@@ -55,7 +55,7 @@ func (h *Hub) buildByNVR(n nvr) *build {
 
 // findBuild is find_build_id + get_build: a build id, an N-V-R string
 // or a {name, version, release} struct.
-func (h *Hub) findBuild(info any, strict bool) (*build, *hubErr) {
+func (h *FakeHub) findBuild(info any, strict bool) (*build, *hubErr) {
 	var b *build
 	switch v := info.(type) {
 	case int64:
@@ -84,11 +84,11 @@ func (h *Hub) findBuild(info any, strict bool) (*build, *hubErr) {
 	return b, nil
 }
 
-func (h *Hub) nvrOf(b *build) string {
+func (h *FakeHub) nvrOf(b *build) string {
 	return h.pkgs[b.pkgID].name + "-" + b.version + "-" + b.release
 }
 
-func (h *Hub) eventTime(id int64) *time.Time {
+func (h *FakeHub) eventTime(id int64) *time.Time {
 	t, ok := h.events[id]
 	if !ok {
 		return nil
@@ -97,7 +97,7 @@ func (h *Hub) eventTime(id int64) *time.Time {
 }
 
 // buildRow has the columns getBuild, listBuilds and listTagged share.
-func (h *Hub) buildRow(b *build) row {
+func (h *FakeHub) buildRow(b *build) row {
 	p := h.pkgs[b.pkgID]
 	created := h.eventTime(b.createEvent)
 	return row{
@@ -111,7 +111,7 @@ func (h *Hub) buildRow(b *build) row {
 }
 
 // buildStruct is get_build's struct.
-func (h *Hub) buildStruct(b *build) xmlrpc.Struct {
+func (h *FakeHub) buildStruct(b *build) xmlrpc.Struct {
 	r := h.buildRow(b)
 	created := h.eventTime(b.createEvent)
 	r["id"], r["creation_ts"], r["start_ts"], r["completion_ts"] = b.id, pyTS(created), pyTS(b.start), pyTS(b.completion)
@@ -169,7 +169,7 @@ func (c *call) newBuild(d buildData) (*build, *hubErr) {
 }
 
 // canRecycle is recycle_build's checks.
-func (h *Hub) canRecycle(old *build, d buildData) *hubErr {
+func (h *FakeHub) canRecycle(old *build, d buildData) *hubErr {
 	state := buildStateNames[old.state]
 	if old.state == BuildBuilding {
 		if d.state == old.state && equalValues(d.taskID, old.taskID) {
@@ -226,13 +226,13 @@ func (c *call) cancelBuild(b *build, cancelTask bool) bool {
 	return true
 }
 
-func (h *Hub) rpmRow(r *rpm) row {
+func (h *FakeHub) rpmRow(r *rpm) row {
 	return row{"arch": r.arch, "build_id": r.buildID, "buildroot_id": r.buildrootID, "buildtime": r.buildtime,
 		"draft": false, "epoch": r.epoch, "extra": r.extra, "id": r.id, "metadata_only": false, "name": r.name,
 		"payloadhash": r.payloadhash, "release": r.release, "size": r.size, "version": r.version}
 }
 
-func (h *Hub) archiveRow(a *archive) row {
+func (h *FakeHub) archiveRow(a *archive) row {
 	var at ArchiveType
 	for _, t := range h.archTypes {
 		if t.ID == a.typeID {
@@ -247,7 +247,7 @@ func (h *Hub) archiveRow(a *archive) row {
 
 // tagAccess is assert_tag_access for the user: a locked tag or one that
 // needs a permission refuses unless admin forces it.
-func (h *Hub) tagAccess(t *tag, u *user, force bool) *hubErr {
+func (h *FakeHub) tagAccess(t *tag, u *user, force bool) *hubErr {
 	override := u.perms["admin"]
 	reason := ""
 	switch {
@@ -318,7 +318,7 @@ type taggedBuild struct {
 // taggedBuilds is readTaggedBuilds: COMPLETE builds tagged in the tag
 // (and its ancestors with inherit) at an event (0: now), latest first,
 // filtered by the package list.
-func (h *Hub) taggedBuilds(tagID, event int64, inherit bool, latest any, pkgName, owner, btypeName any) ([]taggedBuild, *hubErr) {
+func (h *FakeHub) taggedBuilds(tagID, event int64, inherit bool, latest any, pkgName, owner, btypeName any) ([]taggedBuild, *hubErr) {
 	limit := int64(0)
 	switch l := latest.(type) {
 	case int64:
@@ -392,7 +392,7 @@ func (h *Hub) taggedBuilds(tagID, event int64, inherit bool, latest any, pkgName
 	return out, nil
 }
 
-func (h *Hub) taggedRow(r taggedBuild, extra bool) xmlrpc.Struct {
+func (h *FakeHub) taggedRow(r taggedBuild, extra bool) xmlrpc.Struct {
 	row := h.buildRow(r.b)
 	row["id"], row["tag_id"], row["tag_name"], row["create_event"] = r.b.id, r.tagID, h.tags[r.tagID].name, r.event
 	if extra {
@@ -413,7 +413,7 @@ func eventArg(v any) (int64, *hubErr) {
 	return n, nil
 }
 
-func (h *Hub) registerBuilds() {
+func (h *FakeHub) registerBuilds() {
 	h.def("get_build(buildInfo, strict=False)", "getBuild", func(c *call, a args) (any, *hubErr) {
 		b, err := c.h.findBuild(a.get("buildInfo"), a.bool("strict"))
 		if err != nil || b == nil {
@@ -644,7 +644,7 @@ func (h *Hub) registerBuilds() {
 	h.registerTagging()
 }
 
-func (h *Hub) isTagged(buildID int64) bool {
+func (h *FakeHub) isTagged(buildID int64) bool {
 	for _, t := range h.tags {
 		for _, l := range t.listing {
 			if l.buildID == buildID && l.revokeEvent == 0 {
@@ -655,7 +655,7 @@ func (h *Hub) isTagged(buildID int64) bool {
 	return false
 }
 
-func (h *Hub) sortedBuilds() []*build {
+func (h *FakeHub) sortedBuilds() []*build {
 	out := make([]*build, 0, len(h.builds))
 	for _, b := range h.builds {
 		out = append(out, b)
@@ -664,14 +664,14 @@ func (h *Hub) sortedBuilds() []*build {
 	return out
 }
 
-func (h *Hub) listRPMRow(r *rpm) xmlrpc.Struct {
+func (h *FakeHub) listRPMRow(r *rpm) xmlrpc.Struct {
 	row := h.rpmRow(r)
 	row["nvr"] = r.name + "-" + r.version + "-" + r.release
 	row["external_repo_id"], row["external_repo_name"] = int64(0), "INTERNAL"
 	return row.sorted()
 }
 
-func (h *Hub) listRPMs(buildID, buildrootID, imageID, arches, queryOpts any) (any, *hubErr) {
+func (h *FakeHub) listRPMs(buildID, buildrootID, imageID, arches, queryOpts any) (any, *hubErr) {
 	q, err := parseQueryOpts(queryOpts)
 	if err != nil {
 		return nil, err
@@ -710,7 +710,7 @@ func (h *Hub) listRPMs(buildID, buildrootID, imageID, arches, queryOpts any) (an
 	return q.apply(rows), nil
 }
 
-func (h *Hub) listArchives(c *call, a args) (any, *hubErr) {
+func (h *FakeHub) listArchives(c *call, a args) (any, *hubErr) {
 	q, err := parseQueryOpts(a.get("queryOpts"))
 	if err != nil {
 		return nil, err
@@ -780,7 +780,7 @@ func glob(pattern, s string) bool {
 	return ok
 }
 
-func (h *Hub) listBuilds(c *call, a args) (any, *hubErr) {
+func (h *FakeHub) listBuilds(c *call, a args) (any, *hubErr) {
 	q, err := parseQueryOpts(a.get("queryOpts"))
 	if err != nil {
 		return nil, err
@@ -867,7 +867,7 @@ func (h *Hub) listBuilds(c *call, a args) (any, *hubErr) {
 	return q.apply(rows), nil
 }
 
-func (h *Hub) registerTagging() {
+func (h *FakeHub) registerTagging() {
 	h.def("RootExports.tagBuild(tag, build, force=False, fromtag=None)", "tagBuild", func(c *call, a args) (any, *hubErr) {
 		h := c.h
 		if err := c.assertLogin(); err != nil {

@@ -44,7 +44,7 @@ func newToken() string {
 	return hex.EncodeToString(b)
 }
 
-func (h *Hub) registerCG() {
+func (h *FakeHub) registerCG() {
 	h.def("cg_init_build(cg, data)", "CGInitBuild", func(c *call, a args) (any, *hubErr) {
 		h := c.h
 		cg, err := c.assertCG(a.get("cg"))
@@ -681,7 +681,7 @@ func (c *call) cgImport(metadata, directory, token any) (any, *hubErr) {
 
 // prepArchive is CG_Importer.prep_archive, plus the archive type of the
 // file's extension (checked at import time on a real hub).
-func (h *Hub) prepArchive(o *cgOutput, fn string, typeinfo xmlrpc.Struct) *hubErr {
+func (h *FakeHub) prepArchive(o *cgOutput, fn string, typeinfo xmlrpc.Struct) *hubErr {
 	extra := optKey(o.info, "extra")
 	btype := ""
 	for _, k := range []string{"maven", "win", "image"} {
@@ -728,7 +728,7 @@ func (h *Hub) prepArchive(o *cgOutput, fn string, typeinfo xmlrpc.Struct) *hubEr
 
 // archiveType is get_archive_type by file name: the longest extension
 // that matches.
-func (h *Hub) archiveType(fn string) (ArchiveType, bool) {
+func (h *FakeHub) archiveType(fn string) (ArchiveType, bool) {
 	parts := strings.Split(fn, ".")
 	for start := len(parts) - 1; start >= 0; start-- {
 		ext := strings.ToLower(strings.Join(parts[start:], "."))
@@ -746,7 +746,7 @@ func (h *Hub) archiveType(fn string) (ArchiveType, bool) {
 // matchComponents is CG_Importer.match_components: rpm components found
 // among the hub's rpms, file components among its archives, kojifile
 // components checked; unmatched ones are ignored (only logged by Koji).
-func (h *Hub) matchComponents(v any) (rpms, archives []int64, err *hubErr) {
+func (h *FakeHub) matchComponents(v any) (rpms, archives []int64, err *hubErr) {
 	comps, _ := v.([]any)
 	for _, comp := range comps {
 		typ, err := getKey(comp, "type")
@@ -863,7 +863,7 @@ type BuildInfo struct {
 	TaggedIn                    []string
 }
 
-func (h *Hub) buildInfo(b *build) BuildInfo {
+func (h *FakeHub) buildInfo(b *build) BuildInfo {
 	p := h.pkgs[b.pkgID]
 	bi := BuildInfo{ID: b.id, Name: p.name, Version: b.version, Release: b.release, NVR: h.nvrOf(b),
 		State: int(b.state), Owner: h.users[b.owner].name, Token: b.token}
@@ -910,7 +910,7 @@ func (h *Hub) buildInfo(b *build) BuildInfo {
 }
 
 // Build returns a build by id or N-V-R.
-func (h *Hub) Build(idOrNVR any) (BuildInfo, bool) {
+func (h *FakeHub) Build(idOrNVR any) (BuildInfo, bool) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if id, ok := idOrNVR.(int); ok {
@@ -924,7 +924,7 @@ func (h *Hub) Build(idOrNVR any) (BuildInfo, bool) {
 }
 
 // Builds returns every build, by id.
-func (h *Hub) Builds() []BuildInfo {
+func (h *FakeHub) Builds() []BuildInfo {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	var out []BuildInfo
@@ -935,7 +935,7 @@ func (h *Hub) Builds() []BuildInfo {
 }
 
 // Imports returns the successful CGImports, oldest first.
-func (h *Hub) Imports() []Import {
+func (h *FakeHub) Imports() []Import {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	return append([]Import(nil), h.imports...)
@@ -944,7 +944,7 @@ func (h *Hub) Imports() []Import {
 // SweepReservations is koji-sweep-db --reservations-age: it drops the
 // reservation tokens older than age (all with 0) and returns how many.
 // Their builds stay BUILDING without a token, as on a real hub.
-func (h *Hub) SweepReservations(age time.Duration) int {
+func (h *FakeHub) SweepReservations(age time.Duration) int {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	cutoff := h.clock().Add(-age)
@@ -959,7 +959,7 @@ func (h *Hub) SweepReservations(age time.Duration) int {
 }
 
 // TaggedNVRs are the N-V-Rs tagged in a tag now (latest tagged first).
-func (h *Hub) TaggedNVRs(tagName string) []string {
+func (h *FakeHub) TaggedNVRs(tagName string) []string {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	t := h.tagByName[tagName]

@@ -186,13 +186,13 @@ func pyList(names []string) string {
 
 // call is the context of one hub call.
 type call struct {
-	h        *Hub
+	h        *FakeHub
 	sess     *session // the session the headers name (maybe expired, on a renewal)
 	loggedIn bool     // sess is a valid, unexpired session
 	method   string
 	event    int64 // the event of this call's changes, once one was needed
 	wrote    bool  // the call changed data, so its transaction commits
-	rec      int   // index in Hub.calls of the request (or multicall) being run
+	rec      int   // index in FakeHub.calls of the request (or multicall) being run
 	ssl      string
 	// the client certificate of an sslLogin: who it names, and Apache's
 	// SSL_CLIENT_VERIFY when it names nobody
@@ -245,7 +245,7 @@ func (c *call) assertLogin() *hubErr {
 
 // dispatch runs one call of a request (a single call or a call of a
 // multicall): method lookup, argument binding, the method.
-func (h *Hub) dispatch(c *call, name string, params []any) (any, *hubErr) {
+func (h *FakeHub) dispatch(c *call, name string, params []any) (any, *hubErr) {
 	m, ok := h.methods[name]
 	if !ok {
 		return nil, genericErr("Invalid method: %s", name)
@@ -260,7 +260,7 @@ func (h *Hub) dispatch(c *call, name string, params []any) (any, *hubErr) {
 
 // multicall runs the calls of a multiCall one by one; each failure is
 // isolated (a savepoint in Koji) and each call gets its own event.
-func (h *Hub) multicall(c *call, a args) (any, *hubErr) {
+func (h *FakeHub) multicall(c *call, a args) (any, *hubErr) {
 	list, ok := a.get("calls").([]any)
 	if !ok {
 		msg := "'" + strings.Trim(strings.TrimPrefix(pyType(a.get("calls")), "<class "), "'>") + "' object is not iterable"

@@ -21,7 +21,7 @@ type tagExtRepo struct {
 	arches    any // nil or a string
 }
 
-func (h *Hub) lookupExtRepo(info any) (*extRepo, *hubErr) {
+func (h *FakeHub) lookupExtRepo(info any) (*extRepo, *hubErr) {
 	id, name, byName, err := nameOrID(info)
 	if err != nil {
 		return nil, err
@@ -34,7 +34,7 @@ func (h *Hub) lookupExtRepo(info any) (*extRepo, *hubErr) {
 	return nil, nil
 }
 
-func (h *Hub) extRepoStrict(info any) (*extRepo, *hubErr) {
+func (h *FakeHub) extRepoStrict(info any) (*extRepo, *hubErr) {
 	r, err := h.lookupExtRepo(info)
 	if err != nil {
 		return nil, err
@@ -49,7 +49,7 @@ func extRepoStruct(r *extRepo) xmlrpc.Struct {
 	return ordered("id", r.id, "name", r.name, "url", r.url)
 }
 
-func (h *Hub) tagExtRepoRow(t *tag, l *tagExtRepo) xmlrpc.Struct {
+func (h *FakeHub) tagExtRepoRow(t *tag, l *tagExtRepo) xmlrpc.Struct {
 	r := h.extRepos[l.repoID-1]
 	return row{"arches": l.arches, "external_repo_id": r.id, "external_repo_name": r.name, "merge_mode": l.mergeMode,
 		"priority": l.priority, "tag_id": t.id, "tag_name": t.name, "url": r.url}.sorted()
@@ -61,7 +61,7 @@ func (t *tag) sortedExtRepos() []*tagExtRepo {
 	return out
 }
 
-func (h *Hub) registerExtRepos() {
+func (h *FakeHub) registerExtRepos() {
 	h.def("create_external_repo(name, url)", "createExternalRepo", func(c *call, a args) (any, *hubErr) {
 		if err := c.assertPerm("admin"); err != nil {
 			return nil, err

@@ -17,14 +17,14 @@ import (
 // session headers with a callnum that goes up by one per call.
 type rpc struct {
 	t       *testing.T
-	hub     *kojitest.Hub
+	hub     *kojitest.FakeHub
 	http    *http.Client
 	id      int64
 	key     string
 	callnum int64
 }
 
-func newRPC(t *testing.T, hub *kojitest.Hub) *rpc {
+func newRPC(t *testing.T, hub *kojitest.FakeHub) *rpc {
 	return &rpc{t: t, hub: hub, http: hub.Client()}
 }
 
@@ -140,7 +140,7 @@ func get(v any, name string) any {
 }
 
 // admin is a hub with the default users and a kojiadmin session.
-func admin(t *testing.T, opts kojitest.Options) (*kojitest.Hub, *rpc) {
+func admin(t *testing.T, opts kojitest.Options) (*kojitest.FakeHub, *rpc) {
 	hub := kojitest.NewHub(t, opts)
 	r := newRPC(t, hub)
 	r.login("kojiadmin", "kojiadmin")

@@ -31,7 +31,7 @@ const Version = "1.35.3"
 // ClientCertHeader names the user a test's "client certificate" names
 // when it calls sslLogin over plain HTTP: the hub reads it on
 // <URL>/ssllogin as Apache's mod_ssl would fill SSL_CLIENT_S_DN_CN. Over
-// TLS (Options.TLS) real client certificates ([Hub.TLSClient]) work too.
+// TLS (Options.TLS) real client certificates ([FakeHub.TLSClient]) work too.
 const ClientCertHeader = "Kojitest-Client-Cert-CN"
 
 // maxRequest is the hub's MaxRequestLength for XML-RPC bodies.
@@ -120,8 +120,8 @@ type Call struct {
 	Fault *xmlrpc.Fault
 }
 
-// Hub is an in-memory Koji hub behind an httptest server.
-type Hub struct {
+// FakeHub is an in-memory Koji hub behind an httptest server.
+type FakeHub struct {
 	srv    *httptest.Server
 	opts   Options
 	topDir string
@@ -162,7 +162,7 @@ type Hub struct {
 }
 
 // New starts a hub; Close stops it.
-func New(opts Options) *Hub {
+func New(opts Options) *FakeHub {
 	h := newHub(opts)
 	h.srv = httptest.NewUnstartedServer(h)
 	if opts.TLS {
@@ -177,7 +177,7 @@ func New(opts Options) *Hub {
 }
 
 // NewHub starts a hub that stops when the test ends.
-func NewHub(tb testing.TB, opts Options) *Hub {
+func NewHub(tb testing.TB, opts Options) *FakeHub {
 	tb.Helper()
 	h := New(opts)
 	tb.Cleanup(h.Close)
@@ -186,17 +186,17 @@ func NewHub(tb testing.TB, opts Options) *Hub {
 
 // URL is the hub's XML-RPC URL (…/kojihub); certificate logins go to
 // URL()+"/ssllogin".
-func (h *Hub) URL() string { return h.srv.URL + "/kojihub" }
+func (h *FakeHub) URL() string { return h.srv.URL + "/kojihub" }
 
 // Client is an HTTP client for the hub (it trusts the TLS certificate).
-func (h *Hub) Client() *http.Client { return h.srv.Client() }
+func (h *FakeHub) Client() *http.Client { return h.srv.Client() }
 
 // Close stops the hub.
-func (h *Hub) Close() { h.srv.Close() }
+func (h *FakeHub) Close() { h.srv.Close() }
 
 // ServerCAPEM is the PEM certificate that verifies the hub over TLS
 // (Options.TLS), for a koji.conf serverca.
-func (h *Hub) ServerCAPEM() []byte {
+func (h *FakeHub) ServerCAPEM() []byte {
 	if h.srv.Certificate() == nil {
 		return nil
 	}
@@ -205,7 +205,7 @@ func (h *Hub) ServerCAPEM() []byte {
 
 // ClientCert is a client certificate for user (its CN), signed by the CA
 // the hub trusts on /ssllogin.
-func (h *Hub) ClientCert(user string) tls.Certificate {
+func (h *FakeHub) ClientCert(user string) tls.Certificate {
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		panic(err)
@@ -227,7 +227,7 @@ func (h *Hub) ClientCert(user string) tls.Certificate {
 
 // ClientCertPEM is ClientCert as one PEM file (certificate and key), the
 // form of a koji.conf cert.
-func (h *Hub) ClientCertPEM(user string) []byte {
+func (h *FakeHub) ClientCertPEM(user string) []byte {
 	c := h.ClientCert(user)
 	key, err := x509.MarshalECPrivateKey(c.PrivateKey.(*ecdsa.PrivateKey))
 	if err != nil {
@@ -239,7 +239,7 @@ func (h *Hub) ClientCertPEM(user string) []byte {
 
 // WriteClientCert writes ClientCertPEM(user) and ServerCAPEM into dir and
 // returns their paths.
-func (h *Hub) WriteClientCert(dir, user string) (cert, serverCA string, err error) {
+func (h *FakeHub) WriteClientCert(dir, user string) (cert, serverCA string, err error) {
 	cert, serverCA = filepath.Join(dir, user+".pem"), filepath.Join(dir, "serverca.pem")
 	if err := os.WriteFile(cert, h.ClientCertPEM(user), 0o600); err != nil {
 		return "", "", err
@@ -249,7 +249,7 @@ func (h *Hub) WriteClientCert(dir, user string) (cert, serverCA string, err erro
 
 // TLSClient is an HTTP client for a TLS hub that presents a client
 // certificate for user (no certificate when user is empty).
-func (h *Hub) TLSClient(user string) *http.Client {
+func (h *FakeHub) TLSClient(user string) *http.Client {
 	c := h.srv.Client()
 	tr := c.Transport.(*http.Transport).Clone()
 	tr.TLSClientConfig = tr.TLSClientConfig.Clone()
@@ -261,14 +261,14 @@ func (h *Hub) TLSClient(user string) *http.Client {
 
 // Calls returns every call received so far, oldest first: requests and
 // the calls inside multicalls (after their multicall).
-func (h *Hub) Calls() []Call {
+func (h *FakeHub) Calls() []Call {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	return append([]Call(nil), h.calls...)
 }
 
 // CountCalls counts the calls of a method, inside multicalls too.
-func (h *Hub) CountCalls(method string) int {
+func (h *FakeHub) CountCalls(method string) int {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	n := 0
@@ -281,14 +281,14 @@ func (h *Hub) CountCalls(method string) int {
 }
 
 // ResetCalls forgets the calls received so far.
-func (h *Hub) ResetCalls() {
+func (h *FakeHub) ResetCalls() {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	h.calls = nil
 }
 
-func newHub(opts Options) *Hub {
-	h := &Hub{
+func newHub(opts Options) *FakeHub {
+	h := &FakeHub{
 		opts:       opts,
 		topDir:     opts.TopDir,
 		now:        opts.Now,
@@ -357,7 +357,7 @@ func newCA() (*ecdsa.PrivateKey, *x509.Certificate) {
 
 // clock is the hub's time, in UTC to the microsecond (PostgreSQL's
 // precision).
-func (h *Hub) clock() time.Time { return h.now().UTC().Truncate(time.Microsecond) }
+func (h *FakeHub) clock() time.Time { return h.now().UTC().Truncate(time.Microsecond) }
 
 // next returns the next value of a sequence.
 func next(p *int64) int64 {
@@ -367,7 +367,7 @@ func next(p *int64) int64 {
 }
 
 // newEvent makes an event (get_event()).
-func (h *Hub) newEvent() int64 {
+func (h *FakeHub) newEvent() int64 {
 	id := next(&h.seq.Event)
 	h.lastEvent = id
 	h.events[id] = h.clock()
@@ -376,7 +376,7 @@ func (h *Hub) newEvent() int64 {
 
 // AdvanceEvent records an event as an unrelated change on a real hub
 // would (a host, a channel, another user's tag), and returns its id.
-func (h *Hub) AdvanceEvent() int64 {
+func (h *FakeHub) AdvanceEvent() int64 {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	return h.newEvent()
@@ -384,7 +384,7 @@ func (h *Hub) AdvanceEvent() int64 {
 
 // ServeHTTP is the hub's HTTP handler: XML-RPC calls, multicalls and fast
 // uploads, with Koji's transport rules (koji.md §2.1).
-func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+func (h *FakeHub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Koji-Version", Version)
 	if r.Method != http.MethodPost {
 		w.Header().Set("Allow", "POST")
@@ -433,7 +433,7 @@ func xmlReply(w http.ResponseWriter, v any, herr *hubErr) {
 }
 
 // serveRPC answers one XML-RPC request; false when it was not one.
-func (h *Hub) serveRPC(w http.ResponseWriter, r *http.Request, body []byte) bool {
+func (h *FakeHub) serveRPC(w http.ResponseWriter, r *http.Request, body []byte) bool {
 	if len(body) == 0 {
 		textReply(w, http.StatusBadRequest, "Invalid request: Empty request\n")
 		return false
@@ -475,7 +475,7 @@ func parseError(body []byte, err error) string {
 
 // serveCall runs a request's call: method lookup, session check, the call,
 // and the commit that stores the session's callnum.
-func (h *Hub) serveCall(c *call, r *http.Request, name string, params []any) (any, *hubErr) {
+func (h *FakeHub) serveCall(c *call, r *http.Request, name string, params []any) (any, *hubErr) {
 	m, ok := h.methods[name]
 	if !ok {
 		return nil, genericErr("Invalid method: %s", name)
@@ -498,7 +498,7 @@ func (h *Hub) serveCall(c *call, r *http.Request, name string, params []any) (an
 
 // certUser is what Apache tells the hub about the client certificate on
 // /ssllogin: the CN it names, or SSL_CLIENT_VERIFY's value when none.
-func (h *Hub) certUser(r *http.Request) (user, verify string) {
+func (h *FakeHub) certUser(r *http.Request) (user, verify string) {
 	if !strings.HasSuffix(r.URL.Path, "/ssllogin") {
 		return "", "None"
 	}

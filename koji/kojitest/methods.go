@@ -8,14 +8,14 @@ import (
 // def registers a hub call: its Python signature and its implementation.
 // Calls registered from koji.auth (Session.*) are reached through a
 // wrapper, so their argument errors are plain TypeErrors (fault 1).
-func (h *Hub) def(signature, name string, fn func(c *call, a args) (any, *hubErr)) {
+func (h *FakeHub) def(signature, name string, fn func(c *call, a args) (any, *hubErr)) {
 	g := parseSig(signature)
 	g.indirect = strings.HasPrefix(g.qualname, "Session.")
 	h.methods[name] = method{sig: g, fn: fn}
 }
 
 // register defines every call the hub answers.
-func (h *Hub) register() {
+func (h *FakeHub) register() {
 	h.methods = map[string]method{}
 	multi := func(c *call, a args) (any, *hubErr) { return c.h.multicall(c, a) }
 	h.def("ModXMLRPCRequestHandler.multiCall(calls)", "multiCall", multi)

@@ -84,7 +84,7 @@ func loadCaptures(t *testing.T) []exchange {
 // the sequences where the story found them (sessions from 20, tags from
 // 9, targets from 5, builds from 7, tasks from 12, events from 49, rpms
 // from 5, archives from 4, buildroots from 3, repos from 6).
-func storyHub(t *testing.T) *kojitest.Hub {
+func storyHub(t *testing.T) *kojitest.FakeHub {
 	return kojitest.NewHub(t, kojitest.Options{
 		Users: []kojitest.User{
 			{Name: "kojiadmin", Password: "kojiadmin", Perms: []string{"admin"}, CG: []string{"module-build-service"}},
@@ -100,16 +100,16 @@ func storyHub(t *testing.T) *kojitest.Hub {
 
 // builderSteps are what the capture's simulated builder did before an
 // exchange, replayed through the hub's test API.
-var builderSteps = map[string]func(t *testing.T, h *kojitest.Hub){
+var builderSteps = map[string]func(t *testing.T, h *kojitest.FakeHub){
 	// The builder ran the tagBuild task 12 (module build into the
 	// candidate tag: event 72), spent an event on its own set-up (73) and
 	// opened the build task 15.
-	"106": func(t *testing.T, h *kojitest.Hub) {
+	"106": func(t *testing.T, h *kojitest.FakeHub) {
 		must(t, h.RunTask(12))
 		h.AdvanceEvent()
 		must(t, h.StartTask(15))
 	},
-	"107": func(t *testing.T, h *kojitest.Hub) {
+	"107": func(t *testing.T, h *kojitest.FakeHub) {
 		id, err := h.CompleteBuild(15, kojitest.BuildResult{
 			NVR: "goldpkg-1.0-20261121132559",
 			RPMs: []kojitest.RPM{
@@ -123,9 +123,9 @@ var builderSteps = map[string]func(t *testing.T, h *kojitest.Hub){
 			t.Fatalf("CompleteBuild made build %d, want 9", id)
 		}
 	},
-	"113": func(t *testing.T, h *kojitest.Hub) { must(t, h.StartTask(16)) },
-	"114": func(t *testing.T, h *kojitest.Hub) { must(t, h.RunTask(16)) },
-	"120": func(t *testing.T, h *kojitest.Hub) { must(t, h.RunTask(17)) },
+	"113": func(t *testing.T, h *kojitest.FakeHub) { must(t, h.StartTask(16)) },
+	"114": func(t *testing.T, h *kojitest.FakeHub) { must(t, h.RunTask(16)) },
+	"120": func(t *testing.T, h *kojitest.FakeHub) { must(t, h.RunTask(17)) },
 }
 
 func must(t *testing.T, err error) {

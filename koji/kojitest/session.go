@@ -21,7 +21,7 @@ var retryWhitelist = []string{"host.taskWait", "host.taskUnwait", "host.taskSetW
 // Koji-Session-* headers (or the deprecated query string), and applies
 // Koji's rules: bad id or key, expiry, and the callnum sequence. It
 // returns the callnum to store if the call commits.
-func (h *Hub) checkSession(c *call, r *http.Request, method string) (*int64, *hubErr) {
+func (h *FakeHub) checkSession(c *call, r *http.Request, method string) (*int64, *hubErr) {
 	var (
 		idStr, key, cnStr string
 		hasCallnum        bool
@@ -170,7 +170,7 @@ func (c *call) createSession(userID, authtype int64, renew bool) xmlrpc.Struct {
 	return ordered("session-id", s.id, "session-key", s.key, "header-auth", true)
 }
 
-func (h *Hub) registerSession() {
+func (h *FakeHub) registerSession() {
 	h.def("Session.login(user, password, opts=None, renew=False, exclusive=False)", "login", func(c *call, a args) (any, *hubErr) {
 		pw, ok := a.get("password").(string)
 		if !ok || pw == "" {
@@ -420,7 +420,7 @@ func (h *Hub) registerSession() {
 	})
 }
 
-func (h *Hub) sortedUsers() []*user {
+func (h *FakeHub) sortedUsers() []*user {
 	out := make([]*user, 0, len(h.users))
 	for _, u := range h.users {
 		out = append(out, u)
@@ -429,11 +429,11 @@ func (h *Hub) sortedUsers() []*user {
 	return out
 }
 
-func (h *Hub) userStruct(u *user) xmlrpc.Struct {
+func (h *FakeHub) userStruct(u *user) xmlrpc.Struct {
 	return ordered("id", u.id, "name", u.name, "status", u.status, "usertype", u.usertype, "krb_principals", []any{})
 }
 
-func (h *Hub) userPerms(u *user) []any {
+func (h *FakeHub) userPerms(u *user) []any {
 	out := []any{}
 	if u == nil {
 		return out
@@ -447,7 +447,7 @@ func (h *Hub) userPerms(u *user) []any {
 }
 
 // lookupUser is get_user's lookup: an id, a name or a {id, name} struct.
-func (h *Hub) lookupUser(info any) (*user, *hubErr) {
+func (h *FakeHub) lookupUser(info any) (*user, *hubErr) {
 	switch v := info.(type) {
 	case int64:
 		return h.users[v], nil
@@ -481,7 +481,7 @@ func (h *Hub) lookupUser(info any) (*user, *hubErr) {
 }
 
 // lookupCG finds a content generator by id or name.
-func (h *Hub) lookupCG(info any) (*contentGenerator, *hubErr) {
+func (h *FakeHub) lookupCG(info any) (*contentGenerator, *hubErr) {
 	id, name, byName, err := nameOrID(info)
 	if err != nil {
 		return nil, err
@@ -517,7 +517,7 @@ func (c *call) assertCG(info any) (*contentGenerator, *hubErr) {
 // ExpireSession marks a session expired (as SessionRenewalTimeout would):
 // its calls answer AuthExpired until the client renews it with
 // login(renew=True) and its old headers.
-func (h *Hub) ExpireSession(id int64) bool {
+func (h *FakeHub) ExpireSession(id int64) bool {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	s := h.sessions[id]
@@ -530,7 +530,7 @@ func (h *Hub) ExpireSession(id int64) bool {
 
 // ExpireUserSessions expires every open session of a user and returns
 // how many it expired.
-func (h *Hub) ExpireUserSessions(name string) int {
+func (h *FakeHub) ExpireUserSessions(name string) int {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	u := h.userByName[name]
@@ -545,7 +545,7 @@ func (h *Hub) ExpireUserSessions(name string) int {
 }
 
 // SessionIDs are the ids of a user's open (not logged out) sessions.
-func (h *Hub) SessionIDs(name string) []int64 {
+func (h *FakeHub) SessionIDs(name string) []int64 {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	u := h.userByName[name]

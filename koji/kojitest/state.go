@@ -280,7 +280,7 @@ type Import struct {
 }
 
 // seed fills a fresh hub from its options.
-func (h *Hub) seed() {
+func (h *FakeHub) seed() {
 	for i, p := range seedPerms {
 		h.perms = append(h.perms, &perm{id: int64(i + 1), name: p.name, desc: p.desc})
 	}
@@ -315,7 +315,7 @@ func (h *Hub) seed() {
 }
 
 // cg returns the content generator named name, created if new.
-func (h *Hub) cg(name string) *contentGenerator {
+func (h *FakeHub) cg(name string) *contentGenerator {
 	for _, c := range h.cgs {
 		if c.name == name {
 			return c
@@ -326,7 +326,7 @@ func (h *Hub) cg(name string) *contentGenerator {
 	return c
 }
 
-func (h *Hub) addUser(u User) *user {
+func (h *FakeHub) addUser(u User) *user {
 	nu := &user{id: next(&h.seq.User), name: u.Name, password: u.Password, perms: map[string]bool{}}
 	if u.Blocked {
 		nu.status = 1
@@ -344,14 +344,14 @@ func (h *Hub) addUser(u User) *user {
 }
 
 // AddUser adds a user to a running hub and returns its id.
-func (h *Hub) AddUser(u User) int64 {
+func (h *FakeHub) AddUser(u User) int64 {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	return h.addUser(u).id
 }
 
 // permID looks a permission up by name (creating it when create).
-func (h *Hub) permID(name string, create bool) int64 {
+func (h *FakeHub) permID(name string, create bool) int64 {
 	for _, p := range h.perms {
 		if p.name == name {
 			return p.id
@@ -365,7 +365,7 @@ func (h *Hub) permID(name string, create bool) int64 {
 	return p.id
 }
 
-func (h *Hub) permName(id int64) string {
+func (h *FakeHub) permName(id int64) string {
 	for _, p := range h.perms {
 		if p.id == id {
 			return p.name
@@ -374,7 +374,7 @@ func (h *Hub) permName(id int64) string {
 	return ""
 }
 
-func (h *Hub) newPackage(name string) *pkg {
+func (h *FakeHub) newPackage(name string) *pkg {
 	if p := h.pkgByName[name]; p != nil {
 		return p
 	}
@@ -384,7 +384,7 @@ func (h *Hub) newPackage(name string) *pkg {
 	return p
 }
 
-func (h *Hub) btypeByName(name string) *btype {
+func (h *FakeHub) btypeByName(name string) *btype {
 	for _, b := range h.btypes {
 		if b.name == name {
 			return b
@@ -393,7 +393,7 @@ func (h *Hub) btypeByName(name string) *btype {
 	return nil
 }
 
-func (h *Hub) btypeName(id int64) string {
+func (h *FakeHub) btypeName(id int64) string {
 	for _, b := range h.btypes {
 		if b.id == id {
 			return b.name

@@ -52,7 +52,7 @@ func nameOrID(info any) (id int64, name string, byName bool, err *hubErr) {
 }
 
 // lookupTag is lookup_name('tag', ...): any tag row, deleted ones too.
-func (h *Hub) lookupTag(info any) (*tag, *hubErr) {
+func (h *FakeHub) lookupTag(info any) (*tag, *hubErr) {
 	id, name, byName, err := nameOrID(info)
 	if err != nil {
 		return nil, err
@@ -64,7 +64,7 @@ func (h *Hub) lookupTag(info any) (*tag, *hubErr) {
 }
 
 // lookupTagStrict is get_tag_id(info, strict=True).
-func (h *Hub) lookupTagStrict(info any) (*tag, *hubErr) {
+func (h *FakeHub) lookupTagStrict(info any) (*tag, *hubErr) {
 	t, err := h.lookupTag(info)
 	if err != nil {
 		return nil, err
@@ -76,7 +76,7 @@ func (h *Hub) lookupTagStrict(info any) (*tag, *hubErr) {
 }
 
 // getTag is get_tag: an active tag or nil.
-func (h *Hub) getTag(info any, strict bool) (*tag, *hubErr) {
+func (h *FakeHub) getTag(info any, strict bool) (*tag, *hubErr) {
 	t, err := h.lookupTag(info)
 	if err != nil {
 		return nil, err
@@ -90,7 +90,7 @@ func (h *Hub) getTag(info any, strict bool) (*tag, *hubErr) {
 	return t, nil
 }
 
-func (h *Hub) tagStruct(t *tag, blocked bool) xmlrpc.Struct {
+func (h *FakeHub) tagStruct(t *tag, blocked bool) xmlrpc.Struct {
 	var perm any
 	if t.permID != nil {
 		perm = h.permName(*t.permID)
@@ -145,7 +145,7 @@ func parseArches(v any) (string, *hubErr) {
 }
 
 // permOf resolves a permission id or name (get_perm_id strict).
-func (h *Hub) permOf(v any) (*int64, *hubErr) {
+func (h *FakeHub) permOf(v any) (*int64, *hubErr) {
 	if v == nil {
 		return nil, nil
 	}
@@ -161,7 +161,7 @@ func (h *Hub) permOf(v any) (*int64, *hubErr) {
 	return nil, genericErr("No such entry in table permissions: %s", pyStr(v))
 }
 
-func (h *Hub) registerTags() {
+func (h *FakeHub) registerTags() {
 	h.def("get_tag(tagInfo, strict=False, event=None, blocked=False)", "getTag", func(c *call, a args) (any, *hubErr) {
 		t, err := c.h.getTag(a.get("tagInfo"), a.bool("strict"))
 		if err != nil || t == nil {
@@ -489,7 +489,7 @@ func sortedLinks(links []*inheritLink) []*inheritLink {
 	return out
 }
 
-func (h *Hub) linkRow(child int64, l *inheritLink) row {
+func (h *FakeHub) linkRow(child int64, l *inheritLink) row {
 	var name any
 	if p := h.tags[l.parentID]; p != nil {
 		name = p.name
@@ -640,7 +640,7 @@ type fullLink struct {
 
 // fullInheritance is readFullInheritance: the ordered ancestry of a tag
 // (its descendants with reverse).
-func (h *Hub) fullInheritance(tagID int64, reverse bool) []fullLink {
+func (h *FakeHub) fullInheritance(tagID int64, reverse bool) []fullLink {
 	var order []fullLink
 	hist := map[int64][]fullLink{}
 	var rec func(tagID int64, top map[int64]bool, currdepth int64, maxdepth any, noconfig bool, pfilter []string)
@@ -748,7 +748,7 @@ func mapsClone(m map[int64]bool) map[int64]bool {
 	return out
 }
 
-func (h *Hub) sortedTags() []*tag {
+func (h *FakeHub) sortedTags() []*tag {
 	out := make([]*tag, 0, len(h.tags))
 	for _, t := range h.tags {
 		out = append(out, t)
@@ -758,7 +758,7 @@ func (h *Hub) sortedTags() []*tag {
 }
 
 // inheritedTags is the tag and its ancestors (readFullInheritance order).
-func (h *Hub) inheritedTags(tagID int64) []int64 {
+func (h *FakeHub) inheritedTags(tagID int64) []int64 {
 	out := []int64{tagID}
 	for _, l := range h.fullInheritance(tagID, false) {
 		out = append(out, l.parentID)
@@ -768,13 +768,13 @@ func (h *Hub) inheritedTags(tagID int64) []int64 {
 
 // --- targets ---
 
-func (h *Hub) targetStruct(t *target) xmlrpc.Struct {
+func (h *FakeHub) targetStruct(t *target) xmlrpc.Struct {
 	return row{"build_tag": t.buildTag, "build_tag_name": h.tags[t.buildTag].name, "dest_tag": t.destTag,
 		"dest_tag_name": h.tags[t.destTag].name, "id": t.id, "name": t.name}.sorted()
 }
 
 // lookupTarget is lookup_build_target: any target name, deleted ones too.
-func (h *Hub) lookupTarget(info any) (*target, *hubErr) {
+func (h *FakeHub) lookupTarget(info any) (*target, *hubErr) {
 	id, name, byName, err := nameOrID(info)
 	if err != nil {
 		return nil, err
@@ -788,7 +788,7 @@ func (h *Hub) lookupTarget(info any) (*target, *hubErr) {
 }
 
 // buildTargets is get_build_targets.
-func (h *Hub) buildTargets(info, buildTag, destTag any) ([]*target, *hubErr) {
+func (h *FakeHub) buildTargets(info, buildTag, destTag any) ([]*target, *hubErr) {
 	var want *target
 	if truthy(info) {
 		t, err := h.lookupTarget(info)
@@ -832,7 +832,7 @@ func (h *Hub) buildTargets(info, buildTag, destTag any) ([]*target, *hubErr) {
 	return out, nil
 }
 
-func (h *Hub) sortedTargets() []*target {
+func (h *FakeHub) sortedTargets() []*target {
 	out := make([]*target, 0, len(h.targets))
 	for _, t := range h.targets {
 		out = append(out, t)
@@ -841,7 +841,7 @@ func (h *Hub) sortedTargets() []*target {
 	return out
 }
 
-func (h *Hub) registerTargets() {
+func (h *FakeHub) registerTargets() {
 	h.def("create_build_target(name, build_tag, dest_tag)", "createBuildTarget", func(c *call, a args) (any, *hubErr) {
 		if err := c.assertPerm("target"); err != nil {
 			return nil, err
@@ -956,7 +956,7 @@ func (c *call) setTarget(t *target, nameV, buildTag, destTag any) *hubErr {
 // --- package lists ---
 
 // lookupPackage is lookup_package (name or id).
-func (h *Hub) lookupPackage(info any) (*pkg, *hubErr) {
+func (h *FakeHub) lookupPackage(info any) (*pkg, *hubErr) {
 	id, name, byName, err := nameOrID(info)
 	if err != nil {
 		return nil, err
@@ -967,7 +967,7 @@ func (h *Hub) lookupPackage(info any) (*pkg, *hubErr) {
 	return h.pkgs[id], nil
 }
 
-func (h *Hub) lookupPackageStrict(info any) (*pkg, *hubErr) {
+func (h *FakeHub) lookupPackageStrict(info any) (*pkg, *hubErr) {
 	p, err := h.lookupPackage(info)
 	if err != nil {
 		return nil, err
@@ -986,7 +986,7 @@ type pkgListing struct {
 
 // packageList is readPackageList: the entries of a tag (with its
 // inheritance and package filters when inherit), by package, in order.
-func (h *Hub) packageList(tagID int64, pkgID int64, inherit bool) (map[int64]pkgListing, []int64) {
+func (h *FakeHub) packageList(tagID int64, pkgID int64, inherit bool) (map[int64]pkgListing, []int64) {
 	out := map[int64]pkgListing{}
 	var order []int64
 	add := func(t *tag, filter []*regexp.Regexp) {
@@ -1031,7 +1031,7 @@ func (h *Hub) packageList(tagID int64, pkgID int64, inherit bool) (map[int64]pkg
 	return out, order
 }
 
-func (h *Hub) pkgListingRow(l pkgListing, owners bool) row {
+func (h *FakeHub) pkgListingRow(l pkgListing, owners bool) row {
 	r := row{"package_id": l.pkgID, "package_name": h.pkgs[l.pkgID].name, "tag_id": l.tagID,
 		"tag_name": h.tags[l.tagID].name, "extra_arches": l.extraArches, "blocked": l.blocked}
 	if owners {
@@ -1155,7 +1155,7 @@ func (c *call) pkglistAdd(taginfo, pkginfo, owner, block, extraArches any, force
 	return nil
 }
 
-func (h *Hub) registerPackages() {
+func (h *FakeHub) registerPackages() {
 	h.def("pkglist_add(taginfo, pkginfo, owner=None, block=None, extra_arches=None, force=False, update=False)", "packageListAdd", func(c *call, a args) (any, *hubErr) {
 		return nil, c.pkglistAdd(a.get("taginfo"), a.get("pkginfo"), a.get("owner"), a.get("block"), a.get("extra_arches"), a.bool("force"), a.bool("update"))
 	})
@@ -1344,7 +1344,7 @@ func (h *Hub) registerPackages() {
 	})
 }
 
-func (h *Hub) sortedPackages() []*pkg {
+func (h *FakeHub) sortedPackages() []*pkg {
 	out := make([]*pkg, 0, len(h.pkgs))
 	for _, p := range h.pkgs {
 		out = append(out, p)
@@ -1355,7 +1355,7 @@ func (h *Hub) sortedPackages() []*pkg {
 
 // --- groups ---
 
-func (h *Hub) lookupGroup(info any) (*groupName, *hubErr) {
+func (h *FakeHub) lookupGroup(info any) (*groupName, *hubErr) {
 	id, name, byName, err := nameOrID(info)
 	if err != nil {
 		return nil, err
@@ -1380,7 +1380,7 @@ type tagGroup struct {
 
 // tagGroups is get_tag_groups: the groups of a tag (first found through
 // inheritance wins), with their package lists.
-func (h *Hub) tagGroups(tagID int64, inherit bool) ([]int64, map[int64]*tagGroup) {
+func (h *FakeHub) tagGroups(tagID int64, inherit bool) ([]int64, map[int64]*tagGroup) {
 	tags := []int64{tagID}
 	if inherit {
 		tags = h.inheritedTags(tagID)
@@ -1423,7 +1423,7 @@ func (h *Hub) tagGroups(tagID int64, inherit bool) ([]int64, map[int64]*tagGroup
 	return order, groups
 }
 
-func (h *Hub) registerGroups() {
+func (h *FakeHub) registerGroups() {
 	h.def("grplist_add(taginfo, grpinfo, block=False, force=False, **opts)", "groupListAdd", func(c *call, a args) (any, *hubErr) {
 		if err := c.assertPerm("tag"); err != nil {
 			return nil, err

@@ -39,7 +39,7 @@ func (c *call) makeTask(method string, request []any, o taskOpts) int64 {
 	return t.id
 }
 
-func (h *Hub) taskRow(t *task) row {
+func (h *FakeHub) taskRow(t *task) row {
 	return row{"arch": t.arch, "awaited": nil, "channel_id": t.channelID, "completion_time": pyTime(t.completion),
 		"completion_ts": pyTS(t.completion), "create_time": pyTime(&t.create), "create_ts": pyTS(&t.create),
 		"host_id": t.hostID, "id": t.id, "label": nil, "method": t.method, "owner": t.owner, "parent": t.parent,
@@ -47,7 +47,7 @@ func (h *Hub) taskRow(t *task) row {
 		"waiting": nil, "weight": t.weight}
 }
 
-func (h *Hub) taskInfo(t *task, request bool) xmlrpc.Struct {
+func (h *FakeHub) taskInfo(t *task, request bool) xmlrpc.Struct {
 	r := h.taskRow(t)
 	if request {
 		r["request"] = t.request
@@ -56,7 +56,7 @@ func (h *Hub) taskInfo(t *task, request bool) xmlrpc.Struct {
 }
 
 // children are a task's subtasks, by id.
-func (h *Hub) children(t *task) []*task {
+func (h *FakeHub) children(t *task) []*task {
 	var out []*task
 	for _, o := range h.tasks {
 		if o.parent == t.id {
@@ -67,7 +67,7 @@ func (h *Hub) children(t *task) []*task {
 	return out
 }
 
-func (h *Hub) topTask(t *task) *task {
+func (h *FakeHub) topTask(t *task) *task {
 	for t.parent != nil {
 		p := h.tasks[t.parent.(int64)]
 		if p == nil {
@@ -127,7 +127,7 @@ func (t *task) xmlResult() any {
 	return string(out)
 }
 
-func (h *Hub) taskArg(v any) (*task, *hubErr) {
+func (h *FakeHub) taskArg(v any) (*task, *hubErr) {
 	id, err := toInt(v)
 	if err != nil {
 		return nil, err
@@ -135,7 +135,7 @@ func (h *Hub) taskArg(v any) (*task, *hubErr) {
 	return h.tasks[id], nil
 }
 
-func (h *Hub) channelArg(v any) (int64, *hubErr) {
+func (h *FakeHub) channelArg(v any) (int64, *hubErr) {
 	switch v {
 	case "default", int64(channelDefault):
 		return channelDefault, nil
@@ -145,7 +145,7 @@ func (h *Hub) channelArg(v any) (int64, *hubErr) {
 	return 0, genericErr("No such channel: %s", pyStr(v))
 }
 
-func (h *Hub) registerTasks() {
+func (h *FakeHub) registerTasks() {
 	h.def("RootExports.build(src, target, opts=None, priority=None, channel=None)", "build", func(c *call, a args) (any, *hubErr) {
 		if err := c.assertLogin(); err != nil {
 			return nil, err
@@ -411,7 +411,7 @@ func (c *call) taskOwner(t *task, id any) *hubErr {
 	return nil
 }
 
-func (h *Hub) repoStruct(r *repo) xmlrpc.Struct {
+func (h *FakeHub) repoStruct(r *repo) xmlrpc.Struct {
 	var taskState any
 	if id, ok := r.taskID.(int64); ok && h.tasks[id] != nil {
 		taskState = h.tasks[id].state
@@ -427,7 +427,7 @@ func (h *Hub) repoStruct(r *repo) xmlrpc.Struct {
 		"tag_name": tagName, "task_id": r.taskID, "task_state": taskState}.sorted()
 }
 
-func (h *Hub) listTasks(c *call, a args) (any, *hubErr) {
+func (h *FakeHub) listTasks(c *call, a args) (any, *hubErr) {
 	q, err := parseQueryOpts(a.get("queryOpts"))
 	if err != nil {
 		return nil, err
@@ -526,7 +526,7 @@ type Task struct {
 	Fault  *xmlrpc.Fault
 }
 
-func (h *Hub) publicTask(t *task) Task {
+func (h *FakeHub) publicTask(t *task) Task {
 	var parent int64
 	if p, ok := t.parent.(int64); ok {
 		parent = p
@@ -536,7 +536,7 @@ func (h *Hub) publicTask(t *task) Task {
 }
 
 // Task returns a task.
-func (h *Hub) Task(id int64) (Task, bool) {
+func (h *FakeHub) Task(id int64) (Task, bool) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	t := h.tasks[id]
@@ -548,7 +548,7 @@ func (h *Hub) Task(id int64) (Task, bool) {
 
 // Tasks returns the tasks of a method ("" for all) in the given states
 // (all states when none), by id.
-func (h *Hub) Tasks(method string, states ...int) []Task {
+func (h *FakeHub) Tasks(method string, states ...int) []Task {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	var out []Task
@@ -560,7 +560,7 @@ func (h *Hub) Tasks(method string, states ...int) []Task {
 	return out
 }
 
-func (h *Hub) sortedTasks() []*task {
+func (h *FakeHub) sortedTasks() []*task {
 	out := make([]*task, 0, len(h.tasks))
 	for _, t := range h.tasks {
 		out = append(out, t)
@@ -599,11 +599,11 @@ var errNotRunnable = errors.New("kojitest: task is not FREE, ASSIGNED or OPEN")
 
 // builderCall is the context of the builder's hub actions for a task: its
 // owner acts.
-func (h *Hub) builderCall(t *task) *call {
+func (h *FakeHub) builderCall(t *task) *call {
 	return &call{h: h, sess: &session{userID: t.owner}, loggedIn: true, method: "host." + t.method}
 }
 
-func (h *Hub) runnable(id int64) (*task, error) {
+func (h *FakeHub) runnable(id int64) (*task, error) {
 	t := h.tasks[id]
 	if t == nil {
 		return nil, fmt.Errorf("kojitest: no task %d", id)
@@ -615,7 +615,7 @@ func (h *Hub) runnable(id int64) (*task, error) {
 }
 
 // StartTask opens a task on the builder host (FREE → OPEN).
-func (h *Hub) StartTask(id int64) error {
+func (h *FakeHub) StartTask(id int64) error {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	t, err := h.runnable(id)
@@ -626,19 +626,19 @@ func (h *Hub) StartTask(id int64) error {
 	return nil
 }
 
-func (h *Hub) open(t *task) {
+func (h *FakeHub) open(t *task) {
 	if t.state != TaskOpen {
 		t.state, t.hostID, t.start = TaskOpen, int64(builderHost), ptr(h.clock())
 	}
 }
 
-func (h *Hub) closeTask(t *task, result any) {
+func (h *FakeHub) closeTask(t *task, result any) {
 	h.open(t)
 	t.state, t.result, t.completion = TaskClosed, result, ptr(h.clock())
 }
 
 // CloseTask ends a task successfully with result.
-func (h *Hub) CloseTask(id int64, result any) error {
+func (h *FakeHub) CloseTask(id int64, result any) error {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	t, err := h.runnable(id)
@@ -651,7 +651,7 @@ func (h *Hub) CloseTask(id int64, result any) error {
 
 // FailTask ends a task with a fault (kojid stores the exception, e.g.
 // code 1005 BuildError); the BUILDING builds it owns become FAILED.
-func (h *Hub) FailTask(id int64, code int, msg string) error {
+func (h *FakeHub) FailTask(id int64, code int, msg string) error {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	t, err := h.runnable(id)
@@ -662,7 +662,7 @@ func (h *Hub) FailTask(id int64, code int, msg string) error {
 	return nil
 }
 
-func (h *Hub) failTask(t *task, code int, msg string) {
+func (h *FakeHub) failTask(t *task, code int, msg string) {
 	h.open(t)
 	t.state, t.completion, t.fault = TaskFailed, ptr(h.clock()), &xmlrpc.Fault{Code: code, String: msg}
 	for _, b := range h.builds {
@@ -677,13 +677,13 @@ func (h *Hub) failTask(t *task, code int, msg string) {
 // with its rpms, and the task CLOSED. Unless the task's opts say
 // skip_tag or scratch, the build is tagged into the target's destination
 // tag as kojid's tagBuild subtask would. A scratch build makes no build.
-func (h *Hub) CompleteBuild(taskID int64, r BuildResult) (int64, error) {
+func (h *FakeHub) CompleteBuild(taskID int64, r BuildResult) (int64, error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	return h.completeBuild(taskID, r)
 }
 
-func (h *Hub) completeBuild(taskID int64, r BuildResult) (int64, error) {
+func (h *FakeHub) completeBuild(taskID int64, r BuildResult) (int64, error) {
 	t, err := h.runnable(taskID)
 	if err != nil {
 		return 0, err
@@ -759,13 +759,13 @@ func (h *Hub) completeBuild(taskID int64, r BuildResult) (int64, error) {
 // fails with the hub's error), a newRepo task makes a READY repo of the
 // tag (result [repo_id, event_id]), a build task ends as Options.Builder
 // decides.
-func (h *Hub) RunTask(id int64) error {
+func (h *FakeHub) RunTask(id int64) error {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	return h.runTask(id)
 }
 
-func (h *Hub) runTask(id int64) error {
+func (h *FakeHub) runTask(id int64) error {
 	t, err := h.runnable(id)
 	if err != nil {
 		return err
@@ -795,7 +795,7 @@ func (h *Hub) runTask(id int64) error {
 	return nil
 }
 
-func (h *Hub) runTagTask(t *task) {
+func (h *FakeHub) runTagTask(t *task) {
 	c := h.builderCall(t)
 	tagID, _ := isInt(t.request[0])
 	buildID, _ := isInt(t.request[1])
@@ -826,7 +826,7 @@ func (h *Hub) runTagTask(t *task) {
 	h.closeTask(t, nil)
 }
 
-func (h *Hub) runRepoTask(t *task) {
+func (h *FakeHub) runRepoTask(t *task) {
 	tg, _ := h.getTag(t.request[0], false)
 	if tg == nil {
 		h.failTask(t, codeGeneric, "No such tagInfo: "+pyRepr(t.request[0]))
@@ -871,13 +871,13 @@ func (h *Hub) runRepoTask(t *task) {
 
 // RunTasks runs every unfinished task it can (tagBuild, newRepo, and
 // build with an Options.Builder), oldest first, and returns how many.
-func (h *Hub) RunTasks() (int, error) {
+func (h *FakeHub) RunTasks() (int, error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	return h.runTasksFrom(0)
 }
 
-func (h *Hub) runTasksFrom(first int64) (int, error) {
+func (h *FakeHub) runTasksFrom(first int64) (int, error) {
 	n := 0
 	for _, t := range h.sortedTasks() {
 		if t.id < first || finished(t.state) || (t.method == "build" && h.opts.Builder == nil) {
@@ -891,6 +891,6 @@ func (h *Hub) runTasksFrom(first int64) (int, error) {
 	return n, nil
 }
 
-func (h *Hub) autoRun(first int64) {
+func (h *FakeHub) autoRun(first int64) {
 	h.runTasksFrom(first)
 }

@@ -100,7 +100,7 @@ func writeAt(b []byte, off int, data []byte) []byte {
 }
 
 // serveUpload answers a fast upload (a POST of application/octet-stream).
-func (h *Hub) serveUpload(w http.ResponseWriter, r *http.Request, body []byte) {
+func (h *FakeHub) serveUpload(w http.ResponseWriter, r *http.Request, body []byte) {
 	rec := Call{Header: r.Header.Clone(), Path: r.URL.Path, Query: r.URL.RawQuery}
 	if q, err := parseQS(r.URL.RawQuery); err == nil && len(q["filename"]) > 0 {
 		dir := ""
@@ -212,7 +212,7 @@ func decodeInt(v any) (int64, *hubErr) {
 	return 0, pyErr("TypeError", msg, msg)
 }
 
-func (h *Hub) registerUploads() {
+func (h *FakeHub) registerUploads() {
 	h.def("RootExports.uploadFile(path, name, size, md5sum, offset, data, volume=None, checksum=None)", "uploadFile", func(c *call, a args) (any, *hubErr) {
 		if err := c.assertLogin(); err != nil {
 			return nil, err
@@ -338,7 +338,7 @@ func (h *Hub) registerUploads() {
 
 // Upload returns an uploaded file by its path below the work directory
 // ("mbs/1795267552.6457129.4242/modulemd.txt").
-func (h *Hub) Upload(p string) ([]byte, bool) {
+func (h *FakeHub) Upload(p string) ([]byte, bool) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	f, ok := h.uploads[path.Clean(p)]
@@ -350,7 +350,7 @@ func (h *Hub) Upload(p string) ([]byte, bool) {
 
 // PutUpload stores a file below the work directory as if a user had
 // uploaded it.
-func (h *Hub) PutUpload(p string, data []byte, user string) {
+func (h *FakeHub) PutUpload(p string, data []byte, user string) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	p = path.Clean(p)
