@@ -90,17 +90,18 @@ func (c *Client) PrepareEnvironment(ctx context.Context, env Environment) error 
 		return err
 	}
 
-	// Package lists, and the blocks of a build tag created just now.
-	if err := c.ensurePackages(ctx, env, existing[1] == nil); err != nil {
-		return err
-	}
-	if err := c.ensureGroups(ctx, env); err != nil {
-		return err
-	}
+	// Inheritance before the package lists: a block applies to a package
+	// the build tag lists, which it does through its parents.
 	if err := c.ensureTarget(ctx, env, target); err != nil {
 		return err
 	}
-	return c.ensureInheritance(ctx, env)
+	if err := c.ensureInheritance(ctx, env); err != nil {
+		return err
+	}
+	if err := c.ensurePackages(ctx, env); err != nil {
+		return err
+	}
+	return c.ensureGroups(ctx, env)
 }
 
 // tagInfo is what getTag answers that the environment reads.
@@ -224,16 +225,21 @@ func faultOf(method string, err error) error {
 }
 
 // ensurePackages whitelists the packages on both tags (those not listed
-// yet), and blocks env.Blocked in a new build tag (MBS does it only then,
-// so an unblock made since is not undone).
-func (c *Client) ensurePackages(ctx context.Context, env Environment, newBuildTag bool) error {
-	if len(env.Packages) == 0 {
+// there yet), and blocks in the build tag each blocked package it inherits
+// and has no entry of its own for. MBS blocks only in a build tag it has
+// just created; deciding by the tag's own entries instead gives the same
+// result, survives a crash between creating the tag and blocking, and
+// leaves alone a package unblocked since (the unblock is an entry of the
+// tag's own).
+func (c *Client) ensurePackages(ctx context.Context, env Environment) error {
+	if len(env.Packages) == 0 && len(env.Blocked) == 0 {
 		return nil
 	}
 	tags := []string{env.Tag, env.BuildTag()}
 	var reads []xmlrpc.Call
 	for _, t := range tags {
-		reads = append(reads, xmlrpc.Call{Method: "listPackages", Params: []any{xmlrpc.KwArgs{{Name: "tagID", Value: t}, {Name: "with_owners", Value: false}}}})
+		reads = append(reads, xmlrpc.Call{Method: "listPackages", Params: []any{xmlrpc.KwArgs{
+			{Name: "tagID", Value: t}, {Name: "inherited", Value: true}, {Name: "with_owners", Value: false}}}})
 	}
 	res, err := c.Multicall(ctx, reads)
 	if err != nil {
@@ -246,23 +252,31 @@ func (c *Client) ensurePackages(ctx context.Context, env Environment, newBuildTa
 		}
 		var listed []struct {
 			Name string `xmlrpc:"package_name"`
+			Tag  string `xmlrpc:"tag_name"`
 		}
 		if err := xmlrpc.Unmarshal(res[i].Value, &listed); err != nil {
 			return rida.Errorf(rida.CodeUnavailable, "koji listPackages: unexpected reply: %v", err)
 		}
-		have := map[string]bool{}
+		own, inherited := map[string]bool{}, map[string]bool{}
 		for _, p := range listed {
-			have[p.Name] = true
+			if p.Tag == t {
+				own[p.Name] = true
+			} else {
+				inherited[p.Name] = true
+			}
 		}
 		for _, p := range slices.Sorted(slices.Values(env.Packages)) {
-			if !have[p] {
+			if !own[p] {
 				writes = append(writes, xmlrpc.Call{Method: "packageListAdd", Params: []any{t, p, xmlrpc.KwArgs{{Name: "owner", Value: env.Owner}}}})
 			}
 		}
-	}
-	if newBuildTag {
+		if t != env.BuildTag() {
+			continue
+		}
 		for _, p := range slices.Sorted(slices.Values(env.Blocked)) {
-			writes = append(writes, xmlrpc.Call{Method: "packageListBlock", Params: []any{env.BuildTag(), p}})
+			if inherited[p] && !own[p] {
+				writes = append(writes, xmlrpc.Call{Method: "packageListBlock", Params: []any{t, p}})
+			}
 		}
 	}
 	return c.strictMulticall(ctx, writes)

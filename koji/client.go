@@ -408,7 +408,13 @@ func (c *Client) login(ctx context.Context, renew bool) error {
 		return rida.Errorf(rida.CodeUnavailable, "koji %s: unexpected reply %v", method, v)
 	}
 	c.mu.Lock()
-	c.session = &session{id: reply.ID, key: reply.Key}
+	next := &session{id: reply.ID, key: reply.Key}
+	if renew && c.session != nil {
+		// The hub keeps the session's last callnum across a renewal (and
+		// records the renewing call's): counting on avoids SequenceError.
+		next.callnum = c.session.callnum
+	}
+	c.session = next
 	c.mu.Unlock()
 	c.log.InfoContext(ctx, "logged in to Koji", "hub", c.url, "method", method, "session_id", reply.ID, "renewed", renew)
 	return nil
