@@ -82,6 +82,13 @@ type ModuleBuild struct {
 	// the module's NVR (CGInitBuild), consumed by CGImport.
 	KojiBuildID int64
 	KojiCGToken string
+	// KojiDevelBuildID and KojiDevelCGToken are the reservation of the
+	// module's -devel twin, imported with it.
+	KojiDevelBuildID int64
+	KojiDevelCGToken string
+	// KojiRefunded says a failed build's reservations were given back
+	// (CGRefundBuild), so nothing is left to do for it in Koji.
+	KojiRefunded bool
 
 	// Rev is the compare-and-set counter: every write checks and bumps it.
 	Rev int64

@@ -45,6 +45,19 @@ type ModuleTransition struct {
 	KojiTag    string
 	Batch      *int
 	Components []ComponentBuild
+	// Reservation, when not nil, records the build system's reservation
+	// of the module's NVRs (koji_build_id, koji_cg_token and the -devel
+	// twin's).
+	Reservation *Reservation
+}
+
+// Reservation is what Koji's CGInitBuild returned for a module build and
+// its -devel twin: the reserved builds and the tokens that import them.
+type Reservation struct {
+	BuildID      int64
+	Token        string
+	DevelBuildID int64
+	DevelToken   string
 }
 
 // ModuleUpdate changes a module build's scheduling fields without changing
@@ -59,6 +72,9 @@ type ModuleUpdate struct {
 	// NewRepoTaskID records (or, with 0, clears) the repository
 	// regeneration the build waits for.
 	NewRepoTaskID *int64
+	// Refunded, when true, records that the build's reservations were
+	// given back.
+	Refunded bool
 }
 
 // ComponentTransition asks to move a component build to a new state, under

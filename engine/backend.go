@@ -19,6 +19,13 @@ type Module struct {
 	// Macros is module-build-macros for this build (mbs.md §3.8): its spec
 	// and macros file, and the dist tag every component is built with.
 	Macros Macros
+	// BuildrootGroups are the packages of the buildroot groups "build" and
+	// "srpm-build": the union of the buildrequired modules' "buildroot" and
+	// "srpm-buildroot" profiles (mbs.md §3.7 step 4).
+	BuildrootGroups map[string][]string
+	// BuildrequiredTags are the koji_tags of the buildrequired modules
+	// that have one, in name order: the build tag inherits them.
+	BuildrequiredTags []string
 }
 
 // Task is a backend's view of one component build.
@@ -84,4 +91,21 @@ type Backend interface {
 	// artifacts and the final repository; Koji: the content generator
 	// import). comps are all the module's components, complete.
 	Finalize(ctx context.Context, mod *Module, comps []*rida.ComponentBuild) error
+}
+
+// Reserver is implemented by backends that reserve a module's NVRs as soon
+// as a build is accepted (Koji's CGInitBuild, the seed) and import the
+// finished module with them. The engine reserves in init and records the
+// reservation with the move to wait; it refunds a failed build's
+// reservation once nothing of the build runs.
+type Reserver interface {
+	// Reserve reserves the NVRs of mod's module and its -devel twin. An
+	// NVR that is taken (module NVRs are deterministic: never bumped) is
+	// a CodeConflict error whose message names it; the engine fails the
+	// build with it.
+	Reserve(ctx context.Context, mod *Module) (rida.Reservation, error)
+	// Refund gives back the reservations recorded on mod.Build (failed, or
+	// canceled when canceled); a reservation already gone (swept, or
+	// refunded before a crash) succeeds.
+	Refund(ctx context.Context, mod *Module, canceled bool) error
 }
