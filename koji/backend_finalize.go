@@ -426,7 +426,9 @@ func finalArchModulemd(stream *modulemd.Stream, kojiArch string, rpms []taggedRP
 		}
 		return !filtered[r.Name]
 	}
-	intersects := func(a, b []string) bool { return slices.ContainsFunc(a, func(x string) bool { return slices.Contains(b, x) }) }
+	intersects := func(a, b []string) bool {
+		return slices.ContainsFunc(a, func(x string) bool { return slices.Contains(b, x) })
+	}
 
 	// Non-debug rpms first, so a debug rpm knows whether its main rpm was
 	// included.
@@ -446,7 +448,8 @@ func finalArchModulemd(stream *modulemd.Stream, kojiArch string, rpms []taggedRP
 	for _, r := range order {
 		present[key{r.srpmName, r.Name}] = true
 	}
-	included := map[key]bool{}
+	included := map[key]bool{} // by name, for the debug rpms
+	includedNEVRA := map[string]bool{}
 	srpmIncluded := map[string]bool{}
 	var considered []taggedRPM
 	var keep []taggedRPM
@@ -474,6 +477,7 @@ func finalArchModulemd(stream *modulemd.Stream, kojiArch string, rpms []taggedRP
 		}
 		if ok {
 			included[key{r.srpmName, r.Name}] = true
+			includedNEVRA[r.nevra()] = true
 			srpmIncluded[r.srpmName] = true
 			keep = append(keep, r)
 		}
@@ -481,7 +485,7 @@ func finalArchModulemd(stream *modulemd.Stream, kojiArch string, rpms []taggedRP
 	if devel {
 		keep = keep[:0]
 		for _, r := range considered {
-			if !included[key{r.srpmName, r.Name}] {
+			if !includedNEVRA[r.nevra()] {
 				keep = append(keep, r)
 			}
 		}
