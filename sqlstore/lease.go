@@ -22,16 +22,19 @@ import (
 // claimSQL selects the due builds the engine works on: builds in init,
 // wait and build; builds in done that are not scratch builds (a scratch
 // build stays done, mbs.md §3.12, so it would be claimed forever for
-// nothing); and failed builds that still have an unbuilt component, which
-// the engine cancels. Failed, ready and scratch builds pile up, so a claim
-// must not read them: the candidates come from three index-only branches
-// (00007's indexes), and only the candidates' rows are read for their next
-// check and lease. Failed candidates are found from the unbuilt components,
-// few at any time, rather than the other way round; CROSS JOIN makes SQLite
-// keep that join order (PostgreSQL picks it from its statistics). As one
-// flat OR, both planners read every failed build, and SQLite the whole
-// table (TestSchedulerQueriesUseIndexes checks the plan). The arguments are
-// claimArgs.
+// nothing); failed builds that still have an unbuilt component, which the
+// engine cancels; and failed builds that hold a Koji reservation not
+// refunded yet, which the engine gives back. Failed, ready and scratch
+// builds pile up, so a claim must not read them: the candidates come from
+// four index-only branches (00007's and 00008's indexes), and only the
+// candidates' rows are read for their next check and lease. Failed
+// candidates are found from the unbuilt components, few at any time, rather
+// than the other way round; CROSS JOIN makes SQLite keep that join order
+// (PostgreSQL picks it from its statistics). Reserved ones come from
+// module_builds_refund_idx, where the unrefunded reservations of failed
+// builds are one range. As one flat OR, both planners read every failed
+// build, and SQLite the whole table (TestSchedulerQueriesUseIndexes checks
+// the plan). The arguments are claimArgs.
 func claimSQL(d *dialect) string {
 	q := claimSelectSQL
 	if d.postgres() {
@@ -47,7 +50,8 @@ const claimSelectSQL = `SELECT id FROM module_builds
  WHERE id IN (SELECT id FROM module_builds WHERE state IN (?, ?, ?)
   UNION ALL SELECT id FROM module_builds WHERE state = ? AND scratch = ?
   UNION ALL SELECT m.id FROM component_builds c CROSS JOIN module_builds m
-   WHERE (c.state IS NULL OR c.state = ?) AND m.id = c.module_id AND m.state = ?)
+   WHERE (c.state IS NULL OR c.state = ?) AND m.id = c.module_id AND m.state = ?
+  UNION ALL SELECT id FROM module_builds WHERE state = ? AND koji_refunded = ? AND koji_build_id IS NOT NULL)
  AND (next_check_at IS NULL OR next_check_at <= ?) AND (lease_until IS NULL OR lease_until < ?)
  ORDER BY next_check_at ASC NULLS FIRST, id ASC LIMIT ?`
 
@@ -55,7 +59,7 @@ const claimSelectSQL = `SELECT id FROM module_builds
 func claimArgs(nowArg any, limit int) []any {
 	return []any{int(rida.ModuleInit), int(rida.ModuleWait), int(rida.ModuleBuilding),
 		int(rida.ModuleDone), false, int(rida.ComponentBuilding), int(rida.ModuleFailed),
-		nowArg, nowArg, limit}
+		int(rida.ModuleFailed), false, nowArg, nowArg, limit}
 }
 
 const extendLeaseSQL = `UPDATE module_builds SET lease_until = ?
@@ -81,7 +85,7 @@ func buildsByIDsSQL(n int) string {
 // ClaimDue leases up to limit due module builds to owner for ttl and
 // returns them (without related rows): builds the engine has work on (in
 // init, wait or build; in done unless scratch; failed with a component
-// still waiting or building) whose next check time has come and whose
+// still waiting or building or with a Koji reservation not refunded) whose next check time has come and whose
 // lease is free or expired, the longest-waiting first. Concurrent claims
 // never return the same build.
 func (db *DB) ClaimDue(ctx context.Context, owner string, ttl time.Duration, limit int) ([]*rida.ModuleBuild, error) {

@@ -347,3 +347,56 @@ func TestSchedulerLoad(t *testing.T) {
 		}
 	})
 }
+
+// TestClaimDue_FailedReserved: a failed build holding a Koji reservation is
+// work until the reservation is refunded; one that never reserved is not.
+func TestClaimDue_FailedReserved(t *testing.T) {
+	forEachDB(t, func(t *testing.T, db *testDB) {
+		ctx := t.Context()
+		fail := func(name string, res *rida.Reservation) *rida.ModuleBuild {
+			t.Helper()
+			m := newModuleBuild(name, "s", 1, "c")
+			m.Components = nil
+			mustCreate(t, db, m)
+			got, err := db.TransitionModuleBuild(ctx, rida.ModuleTransition{ID: m.ID, FromRev: m.Rev, To: rida.ModuleWait, Reservation: res})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got, err = db.TransitionModuleBuild(ctx, rida.ModuleTransition{ID: m.ID, FromRev: got.Rev, To: rida.ModuleFailed}); err != nil {
+				t.Fatal(err)
+			}
+			return got
+		}
+		reserved := fail("reserved", &rida.Reservation{BuildID: 11, Token: "a", DevelBuildID: 12, DevelToken: "b"})
+		fail("unreserved", nil)
+		refunded := fail("refunded", &rida.Reservation{BuildID: 21, Token: "c", DevelBuildID: 22, DevelToken: "d"})
+		if _, err := db.UpdateModuleBuild(ctx, rida.ModuleUpdate{ID: refunded.ID, FromRev: refunded.Rev, Refunded: true}); err != nil {
+			t.Fatal(err)
+		}
+
+		claimed, err := db.ClaimDue(ctx, "engine-a", time.Minute, 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(claimed) != 1 || claimed[0].ID != reserved.ID {
+			t.Fatalf("claimed %+v, want only build %d", claimed, reserved.ID)
+		}
+		// The claim returns the reservation the engine refunds.
+		if c := claimed[0]; c.KojiBuildID != 11 || c.KojiCGToken != "a" || c.KojiDevelBuildID != 12 ||
+			c.KojiDevelCGToken != "b" || c.KojiRefunded {
+			t.Errorf("claimed build %+v", c)
+		}
+
+		// Refunded, it is no longer work.
+		got, err := db.UpdateModuleBuild(ctx, rida.ModuleUpdate{ID: reserved.ID, FromRev: claimed[0].Rev, Refunded: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := db.ReleaseLease(ctx, reserved.ID, "engine-a", time.Time{}, got.Rev); err != nil {
+			t.Fatal(err)
+		}
+		if ids := claimIDs(t, db, "engine-b"); len(ids) != 0 {
+			t.Errorf("claimed %v after the refund", ids)
+		}
+	})
+}

@@ -21,7 +21,7 @@ const moduleColumns = `id, name, stream, version, context, build_context, build_
  runtime_context, ref_build_context, state, state_reason, owner, scmurl, modulemd, koji_tag,
  cg_build_koji_tag, rebuild_strategy, scratch, batch, new_repo_task_id, stream_version, srpms,
  buildrequires, time_submitted, time_modified, time_completed, reused_module_id, koji_build_id,
- koji_cg_token, rev, requires, commit_ref, mse`
+ koji_cg_token, rev, requires, commit_ref, mse, koji_devel_build_id, koji_devel_cg_token, koji_refunded`
 
 // moduleRow holds the scan targets of one module build row. A list query
 // reuses one moduleRow (and its dest slice) for every row, so scanning does
@@ -34,11 +34,12 @@ type moduleRow struct {
 	runtimeContext, refBuildContext            textValue
 	stateReason, scmurl, kojiTag, cgBuildTag   textValue
 	srpms, buildRequires, kojiCGToken          textValue
-	requires, commit                           textValue
-	mse                                        boolValue
+	requires, commit, kojiDevelCGToken         textValue
+	mse, kojiRefunded                          boolValue
 	state, batch                               intValue
 	scratch                                    boolValue
 	newRepoTaskID, reusedModuleID, kojiBuildID intValue
+	kojiDevelBuildID                           intValue
 	streamVersion                              floatValue
 	submitted, modified, completed             timeValue
 	rev                                        intValue
@@ -52,7 +53,8 @@ func newModuleRow() *moduleRow {
 		&r.owner, &r.scmurl, &r.modulemd, &r.kojiTag, &r.cgBuildTag, &r.rebuildStrategy,
 		&r.scratch, &r.batch, &r.newRepoTaskID, &r.streamVersion, &r.srpms, &r.buildRequires,
 		&r.submitted, &r.modified, &r.completed, &r.reusedModuleID, &r.kojiBuildID,
-		&r.kojiCGToken, &r.rev, &r.requires, &r.commit, &r.mse}
+		&r.kojiCGToken, &r.rev, &r.requires, &r.commit, &r.mse, &r.kojiDevelBuildID, &r.kojiDevelCGToken,
+		&r.kojiRefunded}
 	return r
 }
 
@@ -67,8 +69,9 @@ func (r *moduleRow) build() (*rida.ModuleBuild, error) {
 		CGBuildKojiTag: r.cgBuildTag.V, RebuildStrategy: rida.RebuildStrategy(r.rebuildStrategy),
 		Scratch: bool(r.scratch), Batch: int(r.batch.V), NewRepoTaskID: r.newRepoTaskID.V,
 		TimeSubmitted: r.submitted.Time, TimeModified: r.modified.Time, TimeCompleted: r.completed.ptr(),
-		KojiBuildID: r.kojiBuildID.V, KojiCGToken: r.kojiCGToken.V, Rev: r.rev.V,
-		Commit: r.commit.V, MSE: bool(r.mse),
+		KojiBuildID: r.kojiBuildID.V, KojiCGToken: r.kojiCGToken.V,
+		KojiDevelBuildID: r.kojiDevelBuildID.V, KojiDevelCGToken: r.kojiDevelCGToken.V,
+		KojiRefunded: bool(r.kojiRefunded), Rev: r.rev.V, Commit: r.commit.V, MSE: bool(r.mse),
 	}
 	if r.streamVersion.Valid {
 		v := r.streamVersion.V
@@ -122,8 +125,9 @@ const insertModuleSQL = `INSERT INTO module_builds (name, stream, version, conte
  build_context_no_bms, runtime_context, ref_build_context, state, state_reason, owner, scmurl,
  modulemd, koji_tag, cg_build_koji_tag, rebuild_strategy, scratch, batch, new_repo_task_id,
  stream_version, srpms, buildrequires, time_submitted, time_modified, time_completed,
- reused_module_id, koji_build_id, koji_cg_token, requires, commit_ref, mse, rev)
- VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1)
+ reused_module_id, koji_build_id, koji_cg_token, requires, commit_ref, mse, koji_devel_build_id,
+ koji_devel_cg_token, koji_refunded, rev)
+ VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1)
  RETURNING id`
 
 const insertModuleTraceSQL = `INSERT INTO module_builds_trace (module_id, state_time, state, state_reason)
@@ -206,6 +210,7 @@ func (db *DB) CreateModuleBuild(ctx context.Context, m *rida.ModuleBuild) error 
 			nowArg, nowArg, db.d.nullTimeArg(created.TimeCompleted),
 			nullPtrInt64(created.ReusedModuleID), nullInt64(created.KojiBuildID),
 			nullString(created.KojiCGToken), requires, nullString(created.Commit), created.MSE,
+			nullInt64(created.KojiDevelBuildID), nullString(created.KojiDevelCGToken), created.KojiRefunded,
 		).Scan(&created.ID)
 		if err != nil {
 			if isUniqueViolation(err) {
@@ -598,8 +603,9 @@ func oneRowChanged(res sql.Result, err error) error {
 }
 
 // updateModuleStateSQL is the CAS update of a module transition. What a
-// transition may leave alone (time_completed, state_reason, koji_tag, batch)
-// is COALESCEd with the column, NULL keeping it, and the bool clears
+// transition may leave alone (time_completed, state_reason, koji_tag, batch,
+// the four columns of a Koji reservation) is COALESCEd with the column, NULL
+// keeping it, and the bool clears
 // new_repo_task_id, so one static statement serves every transition and the
 // statement cache holds it. next_check_at is cleared: a build whose state
 // changed is due at once, so the engine notices a cancel or a resubmission
@@ -607,7 +613,9 @@ func oneRowChanged(res sql.Result, err error) error {
 const updateModuleStateSQL = `UPDATE module_builds SET state = ?, rev = rev + 1, time_modified = ?, next_check_at = NULL,
  time_completed = COALESCE(?, time_completed), state_reason = COALESCE(?, state_reason),
  koji_tag = COALESCE(?, koji_tag), batch = COALESCE(?, batch),
- new_repo_task_id = CASE WHEN ? THEN NULL ELSE new_repo_task_id END
+ new_repo_task_id = CASE WHEN ? THEN NULL ELSE new_repo_task_id END,
+ koji_build_id = COALESCE(?, koji_build_id), koji_cg_token = COALESCE(?, koji_cg_token),
+ koji_devel_build_id = COALESCE(?, koji_devel_build_id), koji_devel_cg_token = COALESCE(?, koji_devel_cg_token)
  WHERE id = ? AND rev = ?`
 
 // TransitionModuleBuild moves a module build to t.To as one compare-and-set
@@ -619,8 +627,10 @@ const updateModuleStateSQL = `UPDATE module_builds SET state = ?, rev = rev + 1,
 // cleared). What the engine records with the move lands in the same
 // transaction, so no reader sees the new state without it: t.KojiTag when
 // not empty, t.Batch when not nil (clearing new_repo_task_id, which belongs
-// to the previous batch), and t.Components, inserted with their trace rows
-// as CreateModuleBuild does (init → wait records them). A trace row (the new
+// to the previous batch), t.Reservation when not nil (KojiBuildID,
+// KojiCGToken, KojiDevelBuildID and KojiDevelCGToken, each when not zero),
+// and t.Components, inserted with their trace rows as CreateModuleBuild
+// does (init → wait records them). A trace row (the new
 // state and the build's resulting state_reason) and an outbox event are
 // written in the same transaction. It returns the updated build without
 // related rows (not even the inserted components) and without its modulemd
@@ -646,8 +656,13 @@ func (db *DB) TransitionModuleBuild(ctx context.Context, t rida.ModuleTransition
 		if t.Batch != nil {
 			batchArg = *t.Batch
 		}
+		var res rida.Reservation
+		if t.Reservation != nil {
+			res = *t.Reservation
+		}
 		if err := oneRowChanged(r.exec(ctx, updateModuleStateSQL, int(t.To), nowArg, completedArg, nullString(t.Reason),
-			nullString(t.KojiTag), batchArg, t.Batch != nil, t.ID, t.FromRev)); err != nil {
+			nullString(t.KojiTag), batchArg, t.Batch != nil, nullInt64(res.BuildID), nullString(res.Token),
+			nullInt64(res.DevelBuildID), nullString(res.DevelToken), t.ID, t.FromRev)); err != nil {
 			return err
 		}
 		m.State, m.Rev, m.TimeModified = t.To, m.Rev+1, now
@@ -662,6 +677,18 @@ func (db *DB) TransitionModuleBuild(ctx context.Context, t rida.ModuleTransition
 		}
 		if t.Batch != nil {
 			m.Batch, m.NewRepoTaskID = *t.Batch, 0
+		}
+		if res.BuildID != 0 {
+			m.KojiBuildID = res.BuildID
+		}
+		if res.Token != "" {
+			m.KojiCGToken = res.Token
+		}
+		if res.DevelBuildID != 0 {
+			m.KojiDevelBuildID = res.DevelBuildID
+		}
+		if res.DevelToken != "" {
+			m.KojiDevelCGToken = res.DevelToken
 		}
 		if len(t.Components) > 0 {
 			// A copy: insertComponents sets ids, and the caller's slice
@@ -687,14 +714,15 @@ func (db *DB) TransitionModuleBuild(ctx context.Context, t rida.ModuleTransition
 }
 
 // updateModuleSQL is the CAS update of UpdateModuleBuild: NULL keeps batch,
-// and the bool says whether new_repo_task_id takes the value after it.
+// the first bool says whether new_repo_task_id takes the value after it,
+// and the last sets koji_refunded (false keeps it: a refund is not undone).
 const updateModuleSQL = `UPDATE module_builds SET rev = rev + 1, time_modified = ?, batch = COALESCE(?, batch),
- new_repo_task_id = CASE WHEN ? THEN ? ELSE new_repo_task_id END
+ new_repo_task_id = CASE WHEN ? THEN ? ELSE new_repo_task_id END, koji_refunded = (koji_refunded OR ?)
  WHERE id = ? AND rev = ?`
 
 // UpdateModuleBuild records the engine's scheduling fields of a build
 // without changing its state: u.Batch and u.NewRepoTaskID (0 clears it)
-// when not nil. It is a compare-and-set on u.FromRev like a transition
+// when not nil, and KojiRefunded when u.Refunded (false leaves it alone). It is a compare-and-set on u.FromRev like a transition
 // (else rida.ErrStaleWrite, nothing written), because the engine decides
 // these values from what it read: a build changed meanwhile (canceled,
 // say) must be read again, not overwritten. It bumps Rev and time_modified
@@ -718,7 +746,7 @@ func (db *DB) UpdateModuleBuild(ctx context.Context, u rida.ModuleUpdate) (*rida
 			taskArg = nullInt64(*u.NewRepoTaskID)
 		}
 		if err := oneRowChanged(r.exec(ctx, updateModuleSQL, db.d.timeArg(now), batchArg,
-			u.NewRepoTaskID != nil, taskArg, u.ID, u.FromRev)); err != nil {
+			u.NewRepoTaskID != nil, taskArg, u.Refunded, u.ID, u.FromRev)); err != nil {
 			return err
 		}
 		m.Rev, m.TimeModified = m.Rev+1, now
@@ -727,6 +755,9 @@ func (db *DB) UpdateModuleBuild(ctx context.Context, u rida.ModuleUpdate) (*rida
 		}
 		if u.NewRepoTaskID != nil {
 			m.NewRepoTaskID = *u.NewRepoTaskID
+		}
+		if u.Refunded {
+			m.KojiRefunded = true
 		}
 		return nil
 	})

@@ -57,6 +57,9 @@ func fullModuleBuild() *rida.ModuleBuild {
 	m.TimeCompleted = ptr(time.Date(2023, 5, 6, 7, 8, 9, 123456000, time.UTC))
 	m.KojiBuildID = 4242
 	m.KojiCGToken = "token"
+	m.KojiDevelBuildID = 4243
+	m.KojiDevelCGToken = "devel-token"
+	m.KojiRefunded = true
 	// Two dependency blocks; an empty stream list (any stream) must stay
 	// distinct from a missing one.
 	m.Requires = []map[string][]string{{"platform": {"f39"}, "nodejs": {}}, {"platform": {"f40", "-f38"}}}
@@ -947,6 +950,115 @@ func TestUpdateModuleBuild(t *testing.T) {
 		}
 		if n := countRows(t, db, "events"); n != events {
 			t.Errorf("events = %d, want %d", n, events)
+		}
+	})
+}
+
+// TestTransitionModuleBuild_Reservation: a transition records the build
+// system's reservation with the move, and later ones keep it.
+func TestTransitionModuleBuild_Reservation(t *testing.T) {
+	ctx := context.Background()
+	forEachDB(t, func(t *testing.T, db *testDB) {
+		m := newModuleBuild("res", "s", 1, "c")
+		m.Components = nil
+		mustCreate(t, db, m)
+		res := &rida.Reservation{BuildID: 101, Token: "tok", DevelBuildID: 102, DevelToken: "devel-tok"}
+		got, err := db.TransitionModuleBuild(ctx, rida.ModuleTransition{ID: m.ID, FromRev: 1, To: rida.ModuleWait, Reservation: res})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.KojiBuildID != 101 || got.KojiCGToken != "tok" || got.KojiDevelBuildID != 102 ||
+			got.KojiDevelCGToken != "devel-tok" || got.KojiRefunded || got.State != rida.ModuleWait {
+			t.Errorf("returned %+v", got)
+		}
+		reread, err := db.FindModuleBuildByID(ctx, m.ID, rida.ModuleBuildInclude{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff(reread, got); diff != "" {
+			t.Errorf("returned build differs from stored (-stored +returned):\n%s", diff)
+		}
+		// Lists read the columns too.
+		list, _, err := db.FindModuleBuilds(ctx, rida.ModuleBuildFilter{Name: ptr("res")})
+		if err != nil || len(list) != 1 || !cmp.Equal(list[0], reread) {
+			t.Errorf("FindModuleBuilds = %+v, %v; want %+v", list, err, reread)
+		}
+
+		// A transition without a reservation keeps it.
+		if got, err = db.TransitionModuleBuild(ctx, rida.ModuleTransition{ID: m.ID, FromRev: got.Rev, To: rida.ModuleFailed, Reason: "boom"}); err != nil {
+			t.Fatal(err)
+		}
+		if got.KojiBuildID != 101 || got.KojiCGToken != "tok" || got.KojiDevelBuildID != 102 || got.KojiDevelCGToken != "devel-tok" {
+			t.Errorf("after a bare transition: %+v", got)
+		}
+		reread, err = db.FindModuleBuildByID(ctx, m.ID, rida.ModuleBuildInclude{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff(reread, got); diff != "" {
+			t.Errorf("returned build differs from stored (-stored +returned):\n%s", diff)
+		}
+
+		// A refused transition records nothing of its reservation.
+		other := newModuleBuild("res", "s", 2, "c")
+		other.Components = nil
+		mustCreate(t, db, other)
+		_, err = db.TransitionModuleBuild(ctx, rida.ModuleTransition{ID: other.ID, FromRev: 2, To: rida.ModuleWait, Reservation: res})
+		if !errors.Is(err, rida.ErrStaleWrite) {
+			t.Errorf("stale: %v", err)
+		}
+		if again, err := db.FindModuleBuildByID(ctx, other.ID, rida.ModuleBuildInclude{}); err != nil ||
+			again.KojiBuildID != 0 || again.KojiCGToken != "" || again.KojiDevelBuildID != 0 || again.KojiDevelCGToken != "" {
+			t.Errorf("refused transition recorded the reservation: %+v %v", again, err)
+		}
+	})
+}
+
+// TestUpdateModuleBuild_Refunded: an update records that the reservations
+// were given back; false leaves the flag alone.
+func TestUpdateModuleBuild_Refunded(t *testing.T) {
+	ctx := context.Background()
+	forEachDB(t, func(t *testing.T, db *testDB) {
+		m := newModuleBuild("refund", "s", 1, "c")
+		m.Components, m.KojiBuildID, m.KojiCGToken = nil, 7, "tok"
+		mustCreate(t, db, m)
+		events := countRows(t, db, "events")
+		got, err := db.UpdateModuleBuild(ctx, rida.ModuleUpdate{ID: m.ID, FromRev: 1, Refunded: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !got.KojiRefunded || got.Rev != 2 || got.KojiBuildID != 7 || got.KojiCGToken != "tok" {
+			t.Errorf("after refund: %+v", got)
+		}
+		reread, err := db.FindModuleBuildByID(ctx, m.ID, rida.ModuleBuildInclude{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff(reread, got); diff != "" {
+			t.Errorf("returned build differs from stored (-stored +returned):\n%s", diff)
+		}
+		// Another update without Refunded keeps it.
+		if got, err = db.UpdateModuleBuild(ctx, rida.ModuleUpdate{ID: m.ID, FromRev: 2, Batch: ptr(3)}); err != nil {
+			t.Fatal(err)
+		}
+		if !got.KojiRefunded || got.Batch != 3 {
+			t.Errorf("after a later update: %+v", got)
+		}
+		if reread, err = db.FindModuleBuildByID(ctx, m.ID, rida.ModuleBuildInclude{}); err != nil || !reread.KojiRefunded {
+			t.Errorf("stored after a later update: %+v %v", reread, err)
+		}
+		// A stale refund writes nothing.
+		n := newModuleBuild("refund", "s", 2, "c")
+		n.Components = nil
+		mustCreate(t, db, n)
+		if _, err := db.UpdateModuleBuild(ctx, rida.ModuleUpdate{ID: n.ID, FromRev: 5, Refunded: true}); !errors.Is(err, rida.ErrStaleWrite) {
+			t.Errorf("stale: %v", err)
+		}
+		if again, err := db.FindModuleBuildByID(ctx, n.ID, rida.ModuleBuildInclude{}); err != nil || again.KojiRefunded {
+			t.Errorf("stale refund changed the build: %+v %v", again, err)
+		}
+		if c := countRows(t, db, "events"); c != events+1 {
+			t.Errorf("events = %d, want %d (only the second build's creation)", c, events+1)
 		}
 	})
 }

@@ -165,6 +165,8 @@ func TestSchedulerQueriesUseIndexes(t *testing.T) {
 			"module_builds_claim_idx (state=? AND scratch=?)",
 			// failed builds found from their unbuilt components
 			"COVERING INDEX component_builds_state_reused_idx (state=?)",
+			// failed builds holding a reservation not refunded yet
+			"COVERING INDEX module_builds_refund_idx (state=? AND koji_refunded=? AND koji_build_id>?)",
 		}},
 		"load": {schedulerLoadSQL, []any{int(rida.ComponentBuilding), int(rida.ModuleBuilding)}, []string{
 			"COVERING INDEX component_builds_state_reused_idx (state=? AND reused_component_id=?)",
