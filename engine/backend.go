@@ -99,7 +99,8 @@ type Backend interface {
 // reservation with the move to wait; it refunds a failed build's
 // reservation once nothing of the build runs.
 type Reserver interface {
-	// Reserve reserves the NVRs of mod's module and its -devel twin. An
+	// Reserve reserves the NVRs of mod's module and its -devel twin (mod
+	// carries only Build: it is called in init, before anything else). An
 	// NVR that is taken (module NVRs are deterministic: never bumped) is
 	// a CodeConflict error whose message names it; the engine fails the
 	// build with it.

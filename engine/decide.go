@@ -24,6 +24,9 @@ type observation struct {
 	repoReady bool
 	// gate is the gating verdict, looked up only for a build in done.
 	gate gateVerdict
+	// reserving says the backend reserves NVRs (Reserver): a failed
+	// build's reservation is then refunded.
+	reserving bool
 	// buildingComponents and buildingModules are the service-wide load
 	// (sqlstore's SchedulerLoad): components building, modules in build.
 	buildingComponents, buildingModules int
@@ -84,10 +87,12 @@ const (
 	actReady
 	// actFail: move to failed with action.reason.
 	actFail
+	// actRefund: give a failed build's reservation back and record it.
+	actRefund
 )
 
 var actionNames = [...]string{"wait", "record", "cancel-components", "reset-components", "prepare",
-	"record-tasks", "submit", "start-repo", "next-batch", "finalize", "ready", "fail"}
+	"record-tasks", "submit", "start-repo", "next-batch", "finalize", "ready", "fail", "refund"}
 
 func (k actionKind) String() string { return actionNames[k] }
 
@@ -95,7 +100,8 @@ func (k actionKind) String() string { return actionNames[k] }
 // with an effect (recording what was observed does not).
 func (k actionKind) touchesBackend() bool {
 	switch k {
-	case actCancelComponents, actPrepare, actSubmit, actStartRepo, actFinalize:
+	case actRecord, actCancelComponents, actPrepare, actSubmit, actStartRepo, actFinalize, actRefund:
+		// actRecord reserves the NVRs when the backend does.
 		return true
 	}
 	return false
@@ -154,6 +160,11 @@ func decide(o observation, l limits) action {
 		}
 		if unbuilt := filterComponents(m.Components, rida.ComponentWaiting, rida.ComponentBuilding); len(unbuilt) > 0 {
 			return action{kind: actCancelComponents, components: unbuilt, reason: m.StateReason}
+		}
+		// The reservation goes back once nothing of the build runs, so a
+		// late build cannot land in a build Koji gave to someone else.
+		if o.reserving && m.KojiBuildID != 0 && !m.KojiRefunded {
+			return action{kind: actRefund}
 		}
 		return waitFor(idle)
 	}

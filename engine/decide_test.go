@@ -140,6 +140,21 @@ func TestDecide(t *testing.T) {
 		{"failed: a build that ended meanwhile is recorded as it ended", observation{build: build(rida.ModuleFailed, 2, macros(C, 11),
 			cb(2, "a", 2, B, 21), cb(3, "b", 2, W, 0)), tasks: map[int64]Task{2: {ID: 21, State: C, NVR: "a-1-1"}}}, nil,
 			want{kind: actRecordTasks, trans: []rida.ComponentState{C}}},
+		{"failed, reserved: refund once nothing runs", observation{reserving: true, build: func() *rida.ModuleBuild {
+			m := build(rida.ModuleFailed, 2, macros(C, 11), cb(2, "a", 2, X, 21))
+			m.KojiBuildID = 5
+			return m
+		}()}, nil, want{kind: actRefund}},
+		{"failed, refunded: nothing", observation{reserving: true, build: func() *rida.ModuleBuild {
+			m := build(rida.ModuleFailed, 2, macros(C, 11))
+			m.KojiBuildID, m.KojiRefunded = 5, true
+			return m
+		}()}, nil, want{kind: actWait, after: idle}},
+		{"failed, reserved, still running: cancel first", observation{reserving: true, build: func() *rida.ModuleBuild {
+			m := build(rida.ModuleFailed, 2, macros(C, 11), cb(2, "a", 2, B, 21))
+			m.KojiBuildID = 5
+			return m
+		}()}, nil, want{kind: actCancelComponents, comps: []string{"a"}, reason: "Canceled by bob."}},
 		{"failed and clean: nothing", observation{build: build(rida.ModuleFailed, 2, macros(C, 11), cb(2, "a", 2, X, 21))}, nil,
 			want{kind: actWait, after: idle}},
 		{"ready: nothing", observation{build: build(rida.ModuleReady, 2)}, nil, want{kind: actWait, after: idle}},

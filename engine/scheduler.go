@@ -5,10 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"math/rand/v2"
 	"os"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -398,7 +400,8 @@ func (s *Scheduler) observe(ctx context.Context, id int64) (observation, *Module
 	}
 	// From here on the build is returned with any error, so the caller
 	// knows its revision.
-	o := observation{build: m}
+	_, reserving := s.backend.(Reserver)
+	o := observation{build: m, reserving: reserving}
 	switch m.State {
 	case rida.ModuleInit:
 		return o, nil, nil
@@ -530,51 +533,83 @@ func (s *Scheduler) newModule(ctx context.Context, m *rida.ModuleBuild) (*Module
 		br := m.BuildRequires[name]
 		in.BuildRequires = append(in.BuildRequires, MacrosBuildRequire{Name: name, FilteredRPMs: br.FilteredRPMs})
 	}
-	sources := map[string]expand.MarkingSource{}
-	for _, name := range slices.Concat(s.config.PrivilegedModuleNames, s.config.BaseModuleNames) {
-		br, ok := m.BuildRequires[name]
-		if !ok {
-			continue
-		}
-		src, found, err := s.markingSource(ctx, name, br)
-		if err != nil {
-			return nil, err
-		}
-		if found {
-			sources[name] = src
-		}
+	deps, err := s.buildrequired(ctx, m)
+	if err != nil {
+		return nil, err
 	}
 	in.Marking = expand.DisttagMarking(s.config.PrivilegedModuleNames, s.config.BaseModuleNames, func(name string) (expand.MarkingSource, bool) {
-		src, ok := sources[name]
-		return src, ok
+		d, ok := deps[name]
+		if !ok {
+			return expand.MarkingSource{}, false
+		}
+		src := expand.MarkingSource{Stream: d.build.Stream}
+		if d.stream != nil {
+			mbs, _ := d.stream.XMDMap()["mbs"].(map[string]any)
+			src.DisttagMarking, src.HasMarking = mbs["disttag_marking"].(string)
+		}
+		return src, true
 	})
 	macros, err := ModuleBuildMacros(in)
 	if err != nil {
 		return nil, err
 	}
-	return &Module{Build: m, Stream: stream, Macros: macros}, nil
+	mod := &Module{Build: m, Stream: stream, Macros: macros, BuildrootGroups: map[string][]string{}}
+	for _, name := range slices.Sorted(maps.Keys(deps)) {
+		d := deps[name]
+		if tag := m.BuildRequires[name].KojiTag; tag != "" {
+			mod.BuildrequiredTags = append(mod.BuildrequiredTags, tag)
+		}
+		if d.stream == nil {
+			continue
+		}
+		// mbs.md §3.7 step 4: the groups are the union of the
+		// buildrequired modules' buildroot profiles.
+		for profile, group := range map[string]string{"buildroot": "build", "srpm-buildroot": "srpm-build"} {
+			if p := d.stream.Profiles[profile]; p != nil {
+				mod.BuildrootGroups[group] = append(mod.BuildrootGroups[group], p.RPMs...)
+			}
+		}
+	}
+	for group, rpms := range mod.BuildrootGroups {
+		mod.BuildrootGroups[group] = modulemd.SetStringSet(rpms...)
+	}
+	return mod, nil
 }
 
-// markingSource reads the buildrequired build's stream and disttag_marking
-// (mbs.md §3.9).
-func (s *Scheduler) markingSource(ctx context.Context, name string, br rida.BuildRequire) (expand.MarkingSource, bool, error) {
-	f := rida.ModuleBuildFilter{Name: &name, Stream: &br.Stream, PerPage: 1, Include: rida.ModuleBuildInclude{Modulemd: true}}
-	if br.Context != "" {
-		f.Context = &br.Context
+// dependency is a buildrequired module build and its parsed modulemd (nil
+// when it does not parse: its marking and profiles are then unknown).
+type dependency struct {
+	build  *rida.ModuleBuild
+	stream *modulemd.Stream
+}
+
+// buildrequired reads the build of each of m's buildrequires
+// (xmd.mbs.buildrequires: name, stream, version, context), with its
+// modulemd; one missing from the database is left out.
+func (s *Scheduler) buildrequired(ctx context.Context, m *rida.ModuleBuild) (map[string]dependency, error) {
+	deps := make(map[string]dependency, len(m.BuildRequires))
+	for name, br := range m.BuildRequires {
+		f := rida.ModuleBuildFilter{Name: &name, Stream: &br.Stream, PerPage: 1, Include: rida.ModuleBuildInclude{Modulemd: true}}
+		if br.Context != "" {
+			f.Context = &br.Context
+		}
+		if v, err := strconv.ParseUint(br.Version, 10, 64); err == nil {
+			f.Version = &v
+		}
+		builds, _, err := s.store.FindModuleBuilds(ctx, f)
+		if err != nil {
+			return nil, err
+		}
+		if len(builds) == 0 {
+			continue
+		}
+		d := dependency{build: builds[0]}
+		if st, err := modulemd.ReadStream([]byte(builds[0].Modulemd), name, modulemd.Options{}); err == nil {
+			d.stream = st
+		}
+		deps[name] = d
 	}
-	if v, err := strconv.ParseUint(br.Version, 10, 64); err == nil {
-		f.Version = &v
-	}
-	builds, _, err := s.store.FindModuleBuilds(ctx, f)
-	if err != nil || len(builds) == 0 {
-		return expand.MarkingSource{}, false, err
-	}
-	src := expand.MarkingSource{Stream: builds[0].Stream}
-	if st, err := modulemd.ReadStream([]byte(builds[0].Modulemd), name, modulemd.Options{}); err == nil {
-		mbs, _ := st.XMDMap()["mbs"].(map[string]any)
-		src.DisttagMarking, src.HasMarking = mbs["disttag_marking"].(string)
-	}
-	return src, true, nil
+	return deps, nil
 }
 
 // act performs a, the backend's part first and outside any transaction,
@@ -651,6 +686,16 @@ func (s *Scheduler) act(ctx context.Context, o observation, mod *Module, a actio
 	case actReady:
 		_, err := s.store.TransitionModuleBuild(ctx, rida.ModuleTransition{ID: m.ID, FromRev: m.Rev, To: rida.ModuleReady, Reason: a.reason})
 		return err
+	case actRefund:
+		if mod == nil {
+			mod = &Module{Build: m}
+		}
+		canceled := strings.HasPrefix(m.StateReason, "Canceled by ")
+		if err := s.backend.(Reserver).Refund(ctx, mod, canceled); err != nil {
+			return fmt.Errorf("refunding the reservation: %w", err)
+		}
+		_, err := s.store.UpdateModuleBuild(ctx, rida.ModuleUpdate{ID: m.ID, FromRev: m.Rev, Refunded: true})
+		return err
 	case actFail:
 		log.InfoContext(ctx, "module build failed", "reason", a.reason)
 		_, err := s.store.TransitionModuleBuild(ctx, rida.ModuleTransition{ID: m.ID, FromRev: m.Rev, To: rida.ModuleFailed, Reason: a.reason})
@@ -681,6 +726,17 @@ func (s *Scheduler) record(ctx context.Context, m *rida.ModuleBuild) error {
 		for _, c := range comps {
 			t.Components = append(t.Components, *c)
 		}
+	}
+	if reserver, ok := s.backend.(Reserver); ok && !m.Scratch && m.KojiBuildID == 0 {
+		// The seed: the module's NVR is reserved as soon as the build is
+		// accepted, and kept with it. A crash between the reservation and
+		// this transition loses the token: the next attempt finds the NVR
+		// "already reserved" and fails the build saying so.
+		r, err := reserver.Reserve(ctx, &Module{Build: m})
+		if err != nil {
+			return fmt.Errorf("reserving the module's NVR: %w", err)
+		}
+		t.Reservation = &r
 	}
 	_, err := s.store.TransitionModuleBuild(ctx, t)
 	return err
@@ -750,7 +806,7 @@ func (s *Scheduler) submit(ctx context.Context, mod *Module, a action, log *slog
 				retry = err
 			default:
 				records = append(records, rida.ComponentTransition{ID: c.ID, FromRev: c.Rev, To: rida.ComponentFailed,
-					Reason: fmt.Sprintf("Failed to submit artifact %s: %s", c.Package, rida.ErrorMessageOf(err))})
+					Reason: fmt.Sprintf("Failed to submit artifact %s: %s", c.Package, failureReason(err))})
 			}
 			return nil
 		})

@@ -290,7 +290,7 @@ func fastConfig() engine.SchedulerConfig {
 }
 
 // runScheduler runs a scheduler until the returned stop is called.
-func runScheduler(t testing.TB, store engine.SchedulerStore, b *testBackend, cfg engine.SchedulerConfig) (*engine.Scheduler, func()) {
+func runScheduler(t testing.TB, store engine.SchedulerStore, b engine.Backend, cfg engine.SchedulerConfig) (*engine.Scheduler, func()) {
 	s := engine.NewScheduler(store, b, cfg)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
@@ -813,5 +813,87 @@ func TestScheduler_TwoProcessesShareWork(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// reservingBackend is the test backend with NVR reservations (Koji's
+// CGInitBuild); taken lists NVR names already taken.
+type reservingBackend struct {
+	*testBackend
+	mu       sync.Mutex
+	reserved map[int64]int
+	refunds  map[int64][]bool // module id → canceled flags of each refund
+	taken    map[string]bool
+	next     int64
+}
+
+func newReservingBackend() *reservingBackend {
+	return &reservingBackend{testBackend: newTestBackend(), reserved: map[int64]int{}, refunds: map[int64][]bool{}, taken: map[string]bool{}, next: 500}
+}
+
+var _ engine.Reserver = (*reservingBackend)(nil)
+
+func (b *reservingBackend) Reserve(ctx context.Context, m *engine.Module) (rida.Reservation, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.taken[m.Build.Name] {
+		return rida.Reservation{}, rida.Errorf(rida.CodeConflict, "The NVR %s-main-1.c0ffee00 is already taken in Koji", m.Build.Name)
+	}
+	b.reserved[m.Build.ID]++
+	b.next += 2
+	return rida.Reservation{BuildID: b.next, Token: "t1", DevelBuildID: b.next + 1, DevelToken: "t2"}, nil
+}
+
+func (b *reservingBackend) Refund(ctx context.Context, m *engine.Module, canceled bool) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if m.Build.KojiBuildID == 0 || m.Build.KojiCGToken != "t1" || m.Build.KojiDevelCGToken != "t2" {
+		return fmt.Errorf("refund of a build without its reservation: %+v", m.Build)
+	}
+	b.refunds[m.Build.ID] = append(b.refunds[m.Build.ID], canceled)
+	return nil
+}
+
+// TestScheduler_Reservation: the NVRs are reserved in init and recorded
+// with the move to wait; a ready build keeps them (the import used them), a
+// failed or canceled one gives them back once; a taken NVR fails the build
+// at once, naming it.
+func TestScheduler_Reservation(t *testing.T) {
+	db := testStore(t)
+	b := newReservingBackend()
+	b.instant = true
+	b.fail["c"] = true
+	b.taken["taken"] = true
+	ready := newModule(t, db, "ready", testModulemd("ready", "        x: {ref: aaaa}\n", "      x: {rationale: r}\n"))
+	failing := newModule(t, db, "failing", fmt.Sprintf(threeBatches, "failing"))
+	taken := newModule(t, db, "taken", fmt.Sprintf(threeBatches, "taken"))
+	s, stop := runScheduler(t, db, b, fastConfig())
+	defer stop()
+	s.Wake(context.Background(), 0)
+
+	got := waitState(t, db, ready.ID, rida.ModuleReady, 10*time.Second)
+	if got.KojiBuildID == 0 || got.KojiCGToken != "t1" || got.KojiDevelBuildID != got.KojiBuildID+1 || got.KojiDevelCGToken != "t2" || got.KojiRefunded {
+		t.Errorf("ready build's reservation: %d %q %d %q refunded %v", got.KojiBuildID, got.KojiCGToken, got.KojiDevelBuildID, got.KojiDevelCGToken, got.KojiRefunded)
+	}
+	got = waitState(t, db, failing.ID, rida.ModuleFailed, 10*time.Second)
+	deadline := time.Now().Add(10 * time.Second)
+	for !got.KojiRefunded && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+		got, _ = db.FindModuleBuildByID(t.Context(), failing.ID, rida.ModuleBuildInclude{})
+	}
+	if got.KojiBuildID == 0 || !got.KojiRefunded {
+		t.Errorf("failed build: reservation %d, refunded %v", got.KojiBuildID, got.KojiRefunded)
+	}
+	got = waitState(t, db, taken.ID, rida.ModuleFailed, 10*time.Second)
+	if got.StateReason != "The NVR taken-main-1.c0ffee00 is already taken in Koji" || len(got.Components) != 0 {
+		t.Errorf("taken: %q, %d components", got.StateReason, len(got.Components))
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if fl := b.refunds[failing.ID]; len(fl) != 1 || fl[0] {
+		t.Errorf("refunds of the failed build: %v", fl)
+	}
+	if len(b.refunds[taken.ID]) != 0 || len(b.refunds[ready.ID]) != 0 || b.reserved[failing.ID] != 1 {
+		t.Errorf("refunds %v, reservations %v", b.refunds, b.reserved)
 	}
 }

@@ -1,16 +1,86 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
 	"sync/atomic"
 	"time"
 
+	"github.com/rida-build/rida/engine"
+	"github.com/rida-build/rida/koji"
 	"github.com/rida-build/rida/localbuild"
 )
+
+// engineBackend is a backend as serve runs it: the engine drives it, it
+// tells the scheduler when builds end, and it is closed at shutdown.
+type engineBackend interface {
+	engine.Backend
+	setNotify(func(int64))
+	Close() error
+}
+
+// newBackend makes the backend the configuration names.
+func (m *Main) newBackend(ctx context.Context, c Config, workdir string, scm localbuild.SCM, logger *slog.Logger) (engineBackend, error) {
+	if c.Backend == "koji" {
+		return newKojiBackend(ctx, c, workdir, logger)
+	}
+	return newLocalBackend(workdir, scm, logger)
+}
+
+// kojiBackend is the Koji backend with its logged-in client. Koji says that
+// builds ended on the message bus (issue 7); until rida consumes it, the
+// scheduler learns it by polling (engine.poll), so there is nothing to
+// notify.
+type kojiBackend struct {
+	*koji.Backend
+	client *koji.Client
+}
+
+func (kojiBackend) setNotify(func(int64)) {}
+
+func (k kojiBackend) Close() error {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	return k.client.Logout(ctx)
+}
+
+// newKojiBackend reads the koji.conf profile, logs in, and makes the
+// backend; module-build-macros' SRPM is built under workdir.
+func newKojiBackend(ctx context.Context, c Config, workdir string, logger *slog.Logger) (engineBackend, error) {
+	if err := os.MkdirAll(workdir, 0o755); err != nil {
+		return nil, fmt.Errorf("local.workdir: %w", err)
+	}
+	profile, err := koji.ReadProfile(c.Koji.Config, c.Koji.Profile)
+	if err != nil {
+		return nil, err
+	}
+	client, err := koji.NewClient(koji.ClientConfig{Profile: profile, Logger: logger.With("component", "koji")})
+	if err != nil {
+		return nil, err
+	}
+	if err := client.Login(ctx); err != nil {
+		return nil, fmt.Errorf("koji login to %s: %w", profile.Server, err)
+	}
+	owner := c.Koji.Owner
+	if owner == "" {
+		owner = profile.User
+	}
+	backend, err := koji.NewBackend(koji.BackendConfig{
+		Client: client, CGName: c.Koji.CGName, DistGit: c.Koji.DistGit, Arches: c.Koji.Arches, Owner: owner,
+		Runner:  &localbuild.ExecRunner{Home: filepath.Join(workdir, ".home"), Timeout: time.Hour, Log: logger.With("component", "exec")},
+		WorkDir: workdir, Logger: logger.With("component", "koji-backend"),
+	})
+	if err != nil {
+		return nil, err
+	}
+	logger.Info("koji backend", "hub", profile.Server, "profile", profile.Name, "cg", c.Koji.CGName)
+	return kojiBackend{Backend: backend, client: client}, nil
+}
 
 // localBackend is the local backend with its notifier set after the
 // scheduler exists (the scheduler needs the backend, the backend's

@@ -140,6 +140,7 @@ func (m *Main) buildLocal(ctx context.Context, c Config, f buildLocalFlags, sour
 
 	// The service's engine, tuned for one machine: as many builds at once
 	// as it has CPUs, and a short poll.
+	c.Backend = "local"
 	c.SCM.RPMsBase = rpmsBase
 	c.Engine.MaxConcurrentBuilds = f.maxBuilds
 	if c.Engine.MaxConcurrentBuilds <= 0 {

@@ -43,6 +43,7 @@ type Config struct {
 	// machine, the default).
 	Backend string       `yaml:"backend"`
 	Local   LocalConfig  `yaml:"local"`
+	Koji    KojiConfig   `yaml:"koji"`
 	Engine  EngineConfig `yaml:"engine"`
 }
 
@@ -50,6 +51,25 @@ type Config struct {
 type LocalConfig struct {
 	// WorkDir receives module-<n>-<s>-<v>-<c>/results of every build.
 	WorkDir string `yaml:"workdir"`
+}
+
+// KojiConfig configures the Koji backend.
+type KojiConfig struct {
+	// Config is a koji.conf-style file and Profile the section to use
+	// (server, authtype, cert, serverca, ...).
+	Config  string `yaml:"config"`
+	Profile string `yaml:"profile"`
+	// CGName is the content generator reservations and imports use.
+	CGName string `yaml:"cg_name"`
+	// DistGit is the base of the components' sources in Koji
+	// (<dist_git>/<name>?#<commit>); empty builds from git+<the component's
+	// repository>.
+	DistGit string `yaml:"dist_git"`
+	// Owner owns the package-list entries of module tags; default the
+	// profile's user.
+	Owner string `yaml:"owner"`
+	// Arches are the module tags' arches.
+	Arches []string `yaml:"arches"`
 }
 
 // EngineConfig tunes the scheduler (engine.SchedulerConfig).
@@ -137,6 +157,7 @@ func DefaultConfig() Config {
 		BaseModuleNames: []string{"platform"},
 		Backend:         "local",
 		Local:           LocalConfig{WorkDir: "./rida-builds"},
+		Koji:            KojiConfig{Config: "/etc/koji.conf", Profile: "koji", CGName: "module-build-service", Arches: []string{"x86_64"}},
 		Engine:          EngineConfig{Workers: 4, MaxConcurrentBuilds: 20, Poll: 10 * time.Second, LeaseTTL: time.Minute},
 	}
 }
@@ -190,6 +211,8 @@ var envOverrides = []struct {
 	{"RIDA_SCM_IMPORT_ENABLED", func(c *Config, v string) (err error) { c.SCM.ImportEnabled, err = strconv.ParseBool(v); return }},
 	{"RIDA_BACKEND", func(c *Config, v string) error { c.Backend = v; return nil }},
 	{"RIDA_LOCAL_WORKDIR", func(c *Config, v string) error { c.Local.WorkDir = v; return nil }},
+	{"RIDA_KOJI_CONFIG", func(c *Config, v string) error { c.Koji.Config = v; return nil }},
+	{"RIDA_KOJI_PROFILE", func(c *Config, v string) error { c.Koji.Profile = v; return nil }},
 	{"RIDA_ENGINE_MAX_CONCURRENT_BUILDS", func(c *Config, v string) (err error) {
 		c.Engine.MaxConcurrentBuilds, err = strconv.Atoi(v)
 		return
@@ -233,6 +256,8 @@ func (m *Main) loadConfig(flags *pflag.FlagSet) (Config, error) {
 	set("backend", func() { c.Backend, _ = flags.GetString("backend") })
 	set("workdir", func() { c.Local.WorkDir, _ = flags.GetString("workdir") })
 	set("no-engine", func() { c.Engine.Disabled, _ = flags.GetBool("no-engine") })
+	set("koji-config", func() { c.Koji.Config, _ = flags.GetString("koji-config") })
+	set("koji-profile", func() { c.Koji.Profile, _ = flags.GetString("koji-profile") })
 	return c, c.Validate()
 }
 
@@ -269,8 +294,14 @@ func (c *Config) Validate() error {
 	if len(c.BaseModuleNames) == 0 {
 		return bad("base_module_names", "must name at least one module")
 	}
-	if c.Backend != "local" {
-		return bad("backend", "want local, not %q (the Koji backend is not built yet)", c.Backend)
+	switch c.Backend {
+	case "local":
+	case "koji":
+		if c.Koji.Config == "" || c.Koji.Profile == "" || c.Koji.CGName == "" {
+			return bad("koji", "the koji backend needs koji.config, koji.profile and koji.cg_name")
+		}
+	default:
+		return bad("backend", "want local or koji, not %q", c.Backend)
 	}
 	if c.Local.WorkDir == "" {
 		return bad("local.workdir", "must be set")

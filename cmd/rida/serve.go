@@ -34,7 +34,9 @@ func (m *Main) serveCmd() *cobra.Command {
 	cmd.Flags().Bool("maintenance", false, "refuse write requests with 503 (env RIDA_MAINTENANCE)")
 	cmd.Flags().StringArray("allow-scm", nil, "URL prefix modules may come from; repeatable (config scm.allowed_urls)")
 	cmd.Flags().String("rpms-base", "", "base URL of component repositories, <base>/<name> (config scm.rpms_base)")
-	cmd.Flags().String("backend", "local", "build system: local (rpmbuild on this machine) (env RIDA_BACKEND)")
+	cmd.Flags().String("backend", "local", "build system: local (rpmbuild on this machine) or koji (env RIDA_BACKEND)")
+	cmd.Flags().String("koji-config", "/etc/koji.conf", "koji.conf-style file of the koji backend (config koji.config)")
+	cmd.Flags().String("koji-profile", "koji", "profile (section) of --koji-config (config koji.profile)")
 	cmd.Flags().Bool("no-engine", false, "serve the API only; another rida process builds (config engine.disabled)")
 	cmd.Flags().String("workdir", "./rida-builds", "where the local backend writes module-<n>-<s>-<v>-<c>/results (env RIDA_LOCAL_WORKDIR)")
 	return cmd
@@ -100,11 +102,11 @@ func (m *Main) serve(ctx context.Context, c Config) error {
 	return srv.Close(shutdownCtx)
 }
 
-// startEngine runs the scheduler with the local backend until the returned
+// startEngine runs the scheduler with the configured backend until the returned
 // stop is called.
 func (m *Main) startEngine(ctx context.Context, c Config, db *sqlstore.DB, scm *git.Client, service *engine.Service,
 	workdir string, logger *slog.Logger) (stop func(), err error) {
-	backend, err := newLocalBackend(workdir, scm, logger)
+	backend, err := m.newBackend(ctx, c, workdir, scm, logger)
 	if err != nil {
 		return nil, err
 	}
@@ -122,7 +124,7 @@ func (m *Main) startEngine(ctx context.Context, c Config, db *sqlstore.DB, scm *
 		cancel()
 		<-done
 		if err := backend.Close(); err != nil {
-			logger.Warn("closing the local backend", "err", err)
+			logger.Warn("closing the backend", "err", err)
 		}
 	}, nil
 }
