@@ -110,3 +110,13 @@ type Reserver interface {
 	// refunded before a crash) succeeds.
 	Refund(ctx context.Context, mod *Module, canceled bool) error
 }
+
+// BulkLooker is implemented by backends that can report on many component
+// builds in one round trip (Koji: multicalls). The engine then asks once
+// per look for every building component with a task id, and calls
+// LookupComponent only for those without one, or not found by id.
+type BulkLooker interface {
+	// LookupComponents is LookupComponent by task id for each of comps
+	// (all have TaskID set): tasks[i] and found[i] answer comps[i].
+	LookupComponents(ctx context.Context, mod *Module, comps []*rida.ComponentBuild) (tasks []Task, found []bool, err error)
+}

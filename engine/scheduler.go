@@ -432,8 +432,24 @@ func (s *Scheduler) observe(ctx context.Context, id int64) (observation, *Module
 		return o, mod, nil
 	}
 	o.tasks = map[int64]Task{}
+	known := map[int64]bool{}
+	if bulk, ok := s.backend.(BulkLooker); ok {
+		withTask := filterComponents(m.Components, rida.ComponentBuilding)
+		withTask = slices.DeleteFunc(withTask, func(c *rida.ComponentBuild) bool { return c.TaskID == 0 })
+		if len(withTask) > 0 {
+			tasks, found, err := bulk.LookupComponents(ctx, mod, withTask)
+			if err != nil {
+				return o, nil, fmt.Errorf("looking up the builds: %w", err)
+			}
+			for i, c := range withTask {
+				if found[i] {
+					o.tasks[c.ID], known[c.ID] = tasks[i], true
+				}
+			}
+		}
+	}
 	for _, c := range m.Components {
-		if c.State != rida.ComponentBuilding {
+		if c.State != rida.ComponentBuilding || known[c.ID] {
 			continue
 		}
 		t, found, err := s.backend.LookupComponent(ctx, mod, c)

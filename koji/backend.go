@@ -351,6 +351,27 @@ func (b *Backend) LookupComponent(ctx context.Context, mod *engine.Module, c *ri
 	return engine.Task{ID: t.ID, State: t.State, NVR: t.NVR, Reason: t.Reason}, true, nil
 }
 
+// LookupComponents is LookupComponent for the components with a task id,
+// in two round trips whatever their number (engine.BulkLooker).
+func (b *Backend) LookupComponents(ctx context.Context, mod *engine.Module, comps []*rida.ComponentBuild) ([]engine.Task, []bool, error) {
+	if err := checkModule(mod); err != nil {
+		return nil, nil, err
+	}
+	ids, pkgs := make([]int64, len(comps)), make([]string, len(comps))
+	for i, c := range comps {
+		ids[i], pkgs[i] = c.TaskID, c.Package
+	}
+	got, found, err := b.c.ComponentTasks(ctx, ids, pkgs)
+	if err != nil {
+		return nil, nil, err
+	}
+	out := make([]engine.Task, len(got))
+	for i, t := range got {
+		out[i] = engine.Task{ID: t.ID, State: t.State, NVR: t.NVR, Reason: t.Reason}
+	}
+	return out, found, nil
+}
+
 // CancelComponent cancels c's build task (found by identity when its id
 // was not recorded); an ended or unknown task is left alone.
 func (b *Backend) CancelComponent(ctx context.Context, mod *engine.Module, c *rida.ComponentBuild) error {
@@ -420,21 +441,19 @@ func (b *Backend) tagAndWait(ctx context.Context, tag string, nvrs []string) err
 		if err != nil || len(ids) == 0 {
 			return err
 		}
-		for _, id := range ids {
-			if err := b.waitTask(ctx, id); err != nil {
-				return fmt.Errorf("tagging %s into %s: %w", strings.Join(nvrs, ", "), tag, err)
-			}
+		if err := b.waitTasks(ctx, ids); err != nil {
+			return fmt.Errorf("tagging %s into %s: %w", strings.Join(nvrs, ", "), tag, err)
 		}
 	}
 	return rida.Errorf(rida.CodeUnavailable, "tagging %s into %s: the builds are still not tagged after %d rounds of tagBuild tasks",
 		strings.Join(nvrs, ", "), tag, maxTagRounds)
 }
 
-// waitTask polls TaskDone every cfg.Poll until the task closed, failed or
-// ctx ended.
-func (b *Backend) waitTask(ctx context.Context, id int64) error {
+// waitTasks polls TasksDone every cfg.Poll until the tasks closed, one
+// failed, or ctx ended.
+func (b *Backend) waitTasks(ctx context.Context, ids []int64) error {
 	for {
-		done, err := b.c.TaskDone(ctx, id)
+		done, err := b.c.TasksDone(ctx, ids)
 		if err != nil || done {
 			return err
 		}
@@ -442,7 +461,7 @@ func (b *Backend) waitTask(ctx context.Context, id int64) error {
 		select {
 		case <-ctx.Done():
 			t.Stop()
-			return rida.Errorf(rida.CodeUnavailable, "waiting for Koji task %d: %v", id, context.Cause(ctx))
+			return rida.Errorf(rida.CodeUnavailable, "waiting for Koji tasks %v: %v", ids, context.Cause(ctx))
 		case <-t.C:
 		}
 	}

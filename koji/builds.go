@@ -152,19 +152,8 @@ func (c *Client) ComponentTask(ctx context.Context, taskID int64, pkg string) (t
 		if err := c.CallInto(ctx, &builds, "listBuilds", xmlrpc.KwArgs{{Name: "taskID", Value: taskID}}); err != nil {
 			return BuildTask{}, false, err
 		}
-		if len(builds) == 0 {
-			// A closed build task without a build: a scratch build, or
-			// one whose build was removed from the database.
-			task.State, task.Reason = rida.ComponentFailed, failed+": the task made no build"
-			return task, true, nil
-		}
-		b := slices.MaxFunc(builds, func(x, y buildRow) int { return cmp.Compare(x.ID, y.ID) })
-		if task.State, err = ComponentState(b.State); err != nil {
+		if err := closedTask(&task, pkg, builds); err != nil {
 			return BuildTask{}, false, err
-		}
-		task.NVR = b.NVR
-		if task.State != rida.ComponentComplete {
-			task.Reason = fmt.Sprintf("%s: build %s is %s", failed, b.NVR, task.State)
 		}
 	case rida.TaskFailed:
 		task.State, task.Reason = rida.ComponentFailed, failed
@@ -174,6 +163,102 @@ func (c *Client) ComponentTask(ctx context.Context, taskID int64, pkg string) (t
 		task.State = rida.ComponentBuilding
 	}
 	return task, true, nil
+}
+
+// ComponentTasks is ComponentTask for many build tasks in two round trips:
+// a multicall of getTaskInfo, then one of listBuilds for the closed ones.
+// pkgs[i] names the package of taskIDs[i]; found[i] is false for a task
+// the hub does not know.
+func (c *Client) ComponentTasks(ctx context.Context, taskIDs []int64, pkgs []string) (tasks []BuildTask, found []bool, err error) {
+	tasks, found = make([]BuildTask, len(taskIDs)), make([]bool, len(taskIDs))
+	if len(taskIDs) == 0 {
+		return tasks, found, nil
+	}
+	calls := make([]xmlrpc.Call, len(taskIDs))
+	for i, id := range taskIDs {
+		calls[i] = xmlrpc.Call{Method: "getTaskInfo", Params: []any{id}}
+	}
+	infos, err := c.Multicall(ctx, calls)
+	if err != nil {
+		return nil, nil, err
+	}
+	var closed []int
+	for i, r := range infos {
+		if err := r.Err(); err != nil {
+			return nil, nil, faultOf("getTaskInfo", err)
+		}
+		var info *taskRow
+		if err := xmlrpc.Unmarshal(r.Value, &info); err != nil {
+			return nil, nil, rida.Errorf(rida.CodeUnavailable, "koji getTaskInfo: unexpected reply: %v", err)
+		}
+		if info == nil {
+			continue
+		}
+		if info.Method != "build" {
+			return nil, nil, rida.Errorf(rida.CodeInternal, "Koji task %d is a %s task, not a build", taskIDs[i], info.Method)
+		}
+		ts, err := TaskState(info.State)
+		if err != nil {
+			return nil, nil, err
+		}
+		found[i], tasks[i] = true, BuildTask{ID: taskIDs[i], TaskState: ts}
+		failed := fmt.Sprintf("Failed to build artifact %s in Koji (task %d)", pkgs[i], taskIDs[i])
+		switch ts {
+		case rida.TaskClosed:
+			closed = append(closed, i)
+		case rida.TaskFailed:
+			tasks[i].State, tasks[i].Reason = rida.ComponentFailed, failed
+		case rida.TaskCanceled:
+			tasks[i].State, tasks[i].Reason = rida.ComponentCanceled, failed
+		default:
+			tasks[i].State = rida.ComponentBuilding
+		}
+	}
+	if len(closed) == 0 {
+		return tasks, found, nil
+	}
+	calls = calls[:0]
+	for _, i := range closed {
+		calls = append(calls, xmlrpc.Call{Method: "listBuilds", Params: []any{xmlrpc.KwArgs{{Name: "taskID", Value: taskIDs[i]}}}})
+	}
+	lists, err := c.Multicall(ctx, calls)
+	if err != nil {
+		return nil, nil, err
+	}
+	for k, i := range closed {
+		if err := lists[k].Err(); err != nil {
+			return nil, nil, faultOf("listBuilds", err)
+		}
+		var builds []buildRow
+		if err := xmlrpc.Unmarshal(lists[k].Value, &builds); err != nil {
+			return nil, nil, rida.Errorf(rida.CodeUnavailable, "koji listBuilds: unexpected reply: %v", err)
+		}
+		if err := closedTask(&tasks[i], pkgs[i], builds); err != nil {
+			return nil, nil, err
+		}
+	}
+	return tasks, found, nil
+}
+
+// closedTask fills a closed build task's outcome from the builds it made.
+func closedTask(task *BuildTask, pkg string, builds []buildRow) error {
+	failed := fmt.Sprintf("Failed to build artifact %s in Koji (task %d)", pkg, task.ID)
+	if len(builds) == 0 {
+		// A closed build task without a build: a scratch build, or one
+		// whose build was removed from the database.
+		task.State, task.Reason = rida.ComponentFailed, failed+": the task made no build"
+		return nil
+	}
+	b := slices.MaxFunc(builds, func(x, y buildRow) int { return cmp.Compare(x.ID, y.ID) })
+	var err error
+	if task.State, err = ComponentState(b.State); err != nil {
+		return err
+	}
+	task.NVR = b.NVR
+	if task.State != rida.ComponentComplete {
+		task.Reason = fmt.Sprintf("%s: build %s is %s", failed, b.NVR, task.State)
+	}
+	return nil
 }
 
 // buildRow is what listBuilds answers that rida reads.
@@ -360,6 +445,45 @@ func (c *Client) RepoTaskDone(ctx context.Context, taskID int64) (bool, error) {
 // still active (false). A task that failed (with its fault, from
 // getTaskResult), was canceled or is unknown to the hub is a CodeInternal
 // error; transport problems stay CodeUnavailable.
+// TasksDone is TaskDone for several tasks in one multicall: true when all
+// are closed; the error of the first that failed or was canceled.
+func (c *Client) TasksDone(ctx context.Context, taskIDs []int64) (bool, error) {
+	calls := make([]xmlrpc.Call, len(taskIDs))
+	for i, id := range taskIDs {
+		calls[i] = xmlrpc.Call{Method: "getTaskInfo", Params: []any{id}}
+	}
+	res, err := c.Multicall(ctx, calls)
+	if err != nil {
+		return false, err
+	}
+	all := true
+	for i, r := range res {
+		if err := r.Err(); err != nil {
+			return false, faultOf("getTaskInfo", err)
+		}
+		var info *taskRow
+		if err := xmlrpc.Unmarshal(r.Value, &info); err != nil {
+			return false, rida.Errorf(rida.CodeUnavailable, "koji getTaskInfo: unexpected reply: %v", err)
+		}
+		if info == nil {
+			return false, rida.Errorf(rida.CodeInternal, "Koji has no task %d", taskIDs[i])
+		}
+		ts, err := TaskState(info.State)
+		if err != nil {
+			return false, err
+		}
+		switch ts {
+		case rida.TaskClosed:
+		case rida.TaskCanceled, rida.TaskFailed:
+			// TaskDone says why.
+			return c.TaskDone(ctx, taskIDs[i])
+		default:
+			all = false
+		}
+	}
+	return all, nil
+}
+
 func (c *Client) TaskDone(ctx context.Context, taskID int64) (bool, error) {
 	info, err := c.taskInfo(ctx, taskID)
 	if err != nil {

@@ -100,6 +100,8 @@ type Client struct {
 
 	mu      sync.Mutex
 	session *session
+	// callMu orders the calls made under the session (see do).
+	callMu sync.Mutex
 	// loginMu serializes logins and renewals.
 	loginMu sync.Mutex
 }
@@ -261,7 +263,13 @@ const (
 func (c *Client) do(ctx context.Context, method, url, contentType string, body []byte, withSession bool) (any, error) {
 	var sess *session
 	var callnum int64
-	if withSession {
+	if withSession && c.LoggedIn() {
+		// The hub refuses a callnum lower than one it has committed
+		// (SequenceError), so the calls of a session must reach it in
+		// callnum order: one at a time, from taking the number to the
+		// answer, retries included.
+		c.callMu.Lock()
+		defer c.callMu.Unlock()
 		c.mu.Lock()
 		if c.session != nil {
 			sess = c.session
