@@ -389,14 +389,9 @@ func (b *Backend) CancelComponent(ctx context.Context, mod *engine.Module, c *ri
 	return b.c.CancelTask(ctx, id)
 }
 
-// maxTagRounds bounds the TagBuilds calls of one TagComponents: each round
-// waits for the tasks the previous one returned, so a second round only
-// confirms; more means the hub does not tag what its tasks closed for.
-const maxTagRounds = 5
-
-// TagComponents tags the completed comps into the -build tag, and those
-// that are not build_time_only into the module tag (mbs.md §3.11), and
-// waits for the tagBuild tasks. build_time_only packages
+// TagComponents tags the completed comps into the -build tag (mbs.md
+// §3.11) and waits for the tagBuild tasks; Finalize tags those that are not
+// build_time_only into the module tag. build_time_only packages
 // (module-build-macros) are also added to the -build tag's "build" and
 // "srpm-build" groups, so every later buildroot installs them
 // (buildroot_add_artifacts with install=True).
@@ -406,7 +401,7 @@ func (b *Backend) TagComponents(ctx context.Context, mod *engine.Module, comps [
 	}
 	tag := moduleTag(mod.Build)
 	buildTag := tag + "-build"
-	var all, final, install []string
+	var all, install []string
 	for _, c := range comps {
 		if c.State != rida.ComponentComplete || c.NVR == "" {
 			continue
@@ -414,8 +409,6 @@ func (b *Backend) TagComponents(ctx context.Context, mod *engine.Module, comps [
 		all = append(all, c.NVR)
 		if c.BuildTimeOnly {
 			install = append(install, c.Package)
-		} else {
-			final = append(final, c.NVR)
 		}
 	}
 	if len(install) > 0 {
@@ -424,29 +417,25 @@ func (b *Backend) TagComponents(ctx context.Context, mod *engine.Module, comps [
 			return err
 		}
 	}
-	for _, step := range []struct {
-		tag  string
-		nvrs []string
-	}{{buildTag, all}, {tag, final}} {
-		if err := b.tagAndWait(ctx, step.tag, step.nvrs); err != nil {
-			return err
-		}
-	}
-	return nil
+	// Only the -build tag matters to later batches; the module tag gets
+	// every batch's builds at once when the module is finalized, which
+	// saves a round of reads, tagBuild and waiting per batch.
+	return b.tagAndWait(ctx, buildTag, all)
 }
 
+// tagAndWait tags nvrs into tag and waits for the tagBuild tasks: a
+// closed tagBuild task has tagged its build, so no read after is needed
+// (a repeat after a crash finds the builds in listTagged and queues
+// nothing).
 func (b *Backend) tagAndWait(ctx context.Context, tag string, nvrs []string) error {
-	for range maxTagRounds {
-		ids, err := b.c.TagBuilds(ctx, tag, nvrs)
-		if err != nil || len(ids) == 0 {
-			return err
-		}
-		if err := b.waitTasks(ctx, ids); err != nil {
-			return fmt.Errorf("tagging %s into %s: %w", strings.Join(nvrs, ", "), tag, err)
-		}
+	ids, err := b.c.TagBuilds(ctx, tag, nvrs)
+	if err != nil || len(ids) == 0 {
+		return err
 	}
-	return rida.Errorf(rida.CodeUnavailable, "tagging %s into %s: the builds are still not tagged after %d rounds of tagBuild tasks",
-		strings.Join(nvrs, ", "), tag, maxTagRounds)
+	if err := b.waitTasks(ctx, ids); err != nil {
+		return fmt.Errorf("tagging %s into %s: %w", strings.Join(nvrs, ", "), tag, err)
+	}
+	return nil
 }
 
 // waitTasks polls TasksDone every cfg.Poll until the tasks closed, one

@@ -48,6 +48,17 @@ func (b *Backend) Finalize(ctx context.Context, mod *engine.Module, comps []*rid
 		return err
 	}
 	mb := mod.Build
+	// The module tag receives the module's builds here, all batches at
+	// once (TagComponents tags only the -build tag), scratch builds too.
+	var final []string
+	for _, c := range comps {
+		if c.State == rida.ComponentComplete && c.NVR != "" && !c.BuildTimeOnly {
+			final = append(final, c.NVR)
+		}
+	}
+	if err := b.tagAndWait(ctx, moduleTag(mb), final); err != nil {
+		return err
+	}
 	if mb.Scratch {
 		return nil
 	}
