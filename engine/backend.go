@@ -120,3 +120,12 @@ type BulkLooker interface {
 	// (all have TaskID set): tasks[i] and found[i] answer comps[i].
 	LookupComponents(ctx context.Context, mod *Module, comps []*rida.ComponentBuild) (tasks []Task, found []bool, err error)
 }
+
+// BulkSubmitter is implemented by backends that submit many component
+// builds in one round trip (Koji: a multicall of build). The engine then
+// submits a batch's components with one call instead of one each.
+type BulkSubmitter interface {
+	// SubmitComponents is SubmitComponent for each of comps: taskIDs[i]
+	// or errs[i] answers comps[i], with the same error rules.
+	SubmitComponents(ctx context.Context, mod *Module, comps []*rida.ComponentBuild) (taskIDs []int64, errs []error)
+}

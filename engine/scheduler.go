@@ -803,31 +803,41 @@ func (s *Scheduler) submit(ctx context.Context, mod *Module, a action, log *slog
 		records []rida.ComponentTransition
 		retry   error
 	)
-	// Submissions are network calls to Koji; a few at once, as MBS's
-	// submission thread pool.
-	var g errgroup.Group
-	g.SetLimit(submitWorkers)
-	for _, c := range comps {
-		g.Go(func() error {
-			task, err := s.backend.SubmitComponent(ctx, mod, c)
-			mu.Lock()
-			defer mu.Unlock()
-			switch {
-			case err == nil:
-				log.InfoContext(ctx, "component submitted", "component", c.Package, "task_id", task)
-				records = append(records, rida.ComponentTransition{ID: c.ID, FromRev: c.Rev, To: rida.ComponentBuilding, TaskID: task, Reason: "Submitted " + c.Package})
-			case rida.ErrorCodeOf(err) == rida.CodeUnavailable || ctx.Err() != nil:
-				// The component stays building without a task: the next
-				// look finds the submission or makes it again.
-				retry = err
-			default:
-				records = append(records, rida.ComponentTransition{ID: c.ID, FromRev: c.Rev, To: rida.ComponentFailed,
-					Reason: fmt.Sprintf("Failed to submit artifact %s: %s", c.Package, failureReason(err))})
-			}
-			return nil
-		})
+	outcome := func(c *rida.ComponentBuild, task int64, err error) {
+		mu.Lock()
+		defer mu.Unlock()
+		switch {
+		case err == nil:
+			log.InfoContext(ctx, "component submitted", "component", c.Package, "task_id", task)
+			records = append(records, rida.ComponentTransition{ID: c.ID, FromRev: c.Rev, To: rida.ComponentBuilding, TaskID: task, Reason: "Submitted " + c.Package})
+		case rida.ErrorCodeOf(err) == rida.CodeUnavailable || ctx.Err() != nil:
+			// The component stays building without a task: the next
+			// look finds the submission or makes it again.
+			retry = err
+		default:
+			records = append(records, rida.ComponentTransition{ID: c.ID, FromRev: c.Rev, To: rida.ComponentFailed,
+				Reason: fmt.Sprintf("Failed to submit artifact %s: %s", c.Package, failureReason(err))})
+		}
 	}
-	_ = g.Wait()
+	if bulk, ok := s.backend.(BulkSubmitter); ok {
+		tasks, errs := bulk.SubmitComponents(ctx, mod, comps)
+		for i, c := range comps {
+			outcome(c, tasks[i], errs[i])
+		}
+	} else {
+		// Submissions are network calls; a few at once, as MBS's
+		// submission thread pool.
+		var g errgroup.Group
+		g.SetLimit(submitWorkers)
+		for _, c := range comps {
+			g.Go(func() error {
+				task, err := s.backend.SubmitComponent(ctx, mod, c)
+				outcome(c, task, err)
+				return nil
+			})
+		}
+		_ = g.Wait()
+	}
 	if len(records) > 0 {
 		slices.SortFunc(records, func(a, b rida.ComponentTransition) int { return int(a.ID - b.ID) })
 		if _, err := s.store.TransitionComponentBuilds(ctx, records); err != nil {

@@ -237,6 +237,50 @@ func (b *Backend) SubmitComponent(ctx context.Context, mod *engine.Module, c *ri
 	return id, nil
 }
 
+// SubmitComponents submits a batch (engine.BulkSubmitter): the other
+// components in one multicall; module-build-macros, whose SRPM is
+// uploaded first, on its own.
+func (b *Backend) SubmitComponents(ctx context.Context, mod *engine.Module, comps []*rida.ComponentBuild) ([]int64, []error) {
+	ids, errs := make([]int64, len(comps)), make([]error, len(comps))
+	if err := checkModule(mod); err != nil {
+		for i := range errs {
+			errs[i] = err
+		}
+		return ids, errs
+	}
+	target := targetOf(mod.Build)
+	var reqs []BuildRequest
+	var at []int
+	for i, c := range comps {
+		if c.Package == engine.MacrosPackage {
+			ids[i], errs[i] = b.SubmitComponent(ctx, mod, c)
+			continue
+		}
+		src, err := b.componentSource(c)
+		if err != nil {
+			errs[i] = err
+			continue
+		}
+		reqs = append(reqs, BuildRequest{Src: src, Target: target, Package: c.Package})
+		at = append(at, i)
+	}
+	if len(reqs) == 0 {
+		return ids, errs
+	}
+	got, faults, err := b.c.SubmitBuilds(ctx, reqs)
+	for k, i := range at {
+		if err != nil {
+			errs[i] = err
+			continue
+		}
+		ids[i], errs[i] = got[k], faults[k]
+		if faults[k] == nil {
+			b.log.Info("component submitted to Koji", "module", mod.Build.NSVC(), "package", comps[i].Package, "task", got[k], "src", reqs[k].Src)
+		}
+	}
+	return ids, errs
+}
+
 // componentSource is the build's src: DistGit/<package>?#<ref>, or
 // git+<SCM URL> without DistGit.
 func (b *Backend) componentSource(c *rida.ComponentBuild) (string, error) {
@@ -480,19 +524,31 @@ func (b *Backend) Reserve(ctx context.Context, mod *engine.Module) (rida.Reserva
 	if mod.Build.Scratch {
 		return rida.Reservation{}, nil
 	}
-	var r rida.Reservation
-	var err error
-	r.BuildID, r.Token, err = b.c.CGInitBuild(ctx, b.cfg.CGName, ModuleNVR(mod.Build, false))
+	// Both in one multicall: each is its own savepoint on the hub, so
+	// one may be taken while the other is reserved; a reservation made for
+	// nothing is given back at once.
+	nvrs := []rida.NVR{ModuleNVR(mod.Build, false), ModuleNVR(mod.Build, true)}
+	ids, tokens, errs, err := b.c.CGInitBuilds(ctx, b.cfg.CGName, nvrs)
 	if err != nil {
 		return rida.Reservation{}, err
 	}
-	r.DevelBuildID, r.DevelToken, err = b.c.CGInitBuild(ctx, b.cfg.CGName, ModuleNVR(mod.Build, true))
-	if err != nil {
-		if rerr := b.refund(ctx, r.BuildID, r.Token, rida.ComponentFailed); rerr != nil {
-			return rida.Reservation{}, errors.Join(err, fmt.Errorf("refunding the reservation of %s (build %d): %w", ModuleNVR(mod.Build, false), r.BuildID, rerr))
+	if failed := errors.Join(errs...); failed != nil {
+		for i := range nvrs {
+			if errs[i] != nil {
+				continue
+			}
+			if rerr := b.refund(ctx, ids[i], tokens[i], rida.ComponentFailed); rerr != nil {
+				return rida.Reservation{}, errors.Join(failed, fmt.Errorf("refunding the reservation of %s (build %d): %w", nvrs[i], ids[i], rerr))
+			}
 		}
-		return rida.Reservation{}, err
+		// The first failure carries its code (conflict for a taken NVR).
+		for _, e := range errs {
+			if e != nil {
+				return rida.Reservation{}, e
+			}
+		}
 	}
+	r := rida.Reservation{BuildID: ids[0], Token: tokens[0], DevelBuildID: ids[1], DevelToken: tokens[1]}
 	b.log.Info("module NVRs reserved in Koji", "module", mod.Build.NSVC(), "build_id", r.BuildID, "devel_build_id", r.DevelBuildID)
 	return r, nil
 }

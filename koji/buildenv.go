@@ -86,15 +86,19 @@ func (c *Client) PrepareEnvironment(ctx context.Context, env Environment) error 
 			writes = append(writes, xmlrpc.Call{Method: "editTag2", Params: []any{name, edit}})
 		}
 	}
+	// A missing target is created in the same multicall, after the tags it
+	// names (the calls of a multicall run in order).
+	if target == nil {
+		writes = append(writes, xmlrpc.Call{Method: "createBuildTarget", Params: []any{env.Target, env.BuildTag(), env.Tag}})
+	} else if err := checkTarget(env, target); err != nil {
+		return err
+	}
 	if err := c.strictMulticall(ctx, writes); err != nil {
 		return err
 	}
 
 	// Inheritance before the package lists: a block applies to a package
 	// the build tag lists, which it does through its parents.
-	if err := c.ensureTarget(ctx, env, target); err != nil {
-		return err
-	}
 	if err := c.ensureInheritance(ctx, env); err != nil {
 		return err
 	}
@@ -319,14 +323,10 @@ func (c *Client) ensureGroups(ctx context.Context, env Environment) error {
 	return c.strictMulticall(ctx, writes)
 }
 
-// ensureTarget creates the target; one of that name building elsewhere is
-// an error (MBS's SystemError), since building there would put the module's
-// components in another module's tags.
-func (c *Client) ensureTarget(ctx context.Context, env Environment, t *targetInfo) error {
-	if t == nil {
-		_, err := c.Call(ctx, "createBuildTarget", env.Target, env.BuildTag(), env.Tag)
-		return err
-	}
+// checkTarget refuses a target of the module's name that builds elsewhere
+// (MBS's SystemError): building there would put the module's components
+// in another module's tags.
+func checkTarget(env Environment, t *targetInfo) error {
 	if t.BuildTagName != env.BuildTag() || t.DestTagName != env.Tag {
 		return rida.Errorf(rida.CodeConflict, "Koji target %s exists but builds in %s into %s, not in %s into %s",
 			env.Target, t.BuildTagName, t.DestTagName, env.BuildTag(), env.Tag)

@@ -24,17 +24,45 @@ const BuildPriority = 10
 // mbs_* options are what FindBuildTask matches on. It returns the build
 // task's id without waiting: the hub only queues the task.
 func (c *Client) SubmitBuild(ctx context.Context, src, target, pkg string) (int64, error) {
+	var id int64
+	if err := c.CallInto(ctx, &id, "build", buildParams(src, target, pkg)...); err != nil {
+		return 0, err
+	}
+	return id, nil
+}
+
+// BuildRequest is one SubmitBuilds submission.
+type BuildRequest struct{ Src, Target, Package string }
+
+// SubmitBuilds is SubmitBuild for several builds in one multicall (one
+// round trip per batch instead of one per component); errs[i] is the
+// fault of reqs[i], if any.
+func (c *Client) SubmitBuilds(ctx context.Context, reqs []BuildRequest) (ids []int64, errs []error, err error) {
+	calls := make([]xmlrpc.Call, len(reqs))
+	for i, r := range reqs {
+		calls[i] = xmlrpc.Call{Method: "build", Params: buildParams(r.Src, r.Target, r.Package)}
+	}
+	res, err := c.Multicall(ctx, calls)
+	if err != nil {
+		return nil, nil, err
+	}
+	ids, errs = make([]int64, len(reqs)), make([]error, len(reqs))
+	for i, r := range res {
+		if errs[i] = decodeResult(r, "build", &ids[i]); errs[i] != nil {
+			ids[i] = 0
+		}
+	}
+	return ids, errs, nil
+}
+
+// buildParams are build()'s parameters as MBS sends them.
+func buildParams(src, target, pkg string) []any {
 	opts := xmlrpc.Struct{
 		{Name: "skip_tag", Value: true},
 		{Name: "mbs_artifact_name", Value: pkg},
 		{Name: "mbs_module_target", Value: target},
 	}
-	var id int64
-	err := c.CallInto(ctx, &id, "build", src, target, opts, xmlrpc.KwArgs{{Name: "priority", Value: int64(BuildPriority)}})
-	if err != nil {
-		return 0, err
-	}
-	return id, nil
+	return []any{src, target, opts, xmlrpc.KwArgs{{Name: "priority", Value: int64(BuildPriority)}}}
 }
 
 // adoptableStates are the task states FindBuildTask looks in: the active

@@ -68,6 +68,41 @@ func (c *Client) CGInitBuild(ctx context.Context, cg string, nvr rida.NVR) (buil
 	return r.BuildID, r.Token, nil
 }
 
+// CGInitBuilds is CGInitBuild for several NVRs in one multicall: errs[i]
+// is reservation i's error, classified as CGInitBuild's. Each call is its
+// own savepoint on the hub, so some may succeed while others fail.
+func (c *Client) CGInitBuilds(ctx context.Context, cg string, nvrs []rida.NVR) (buildIDs []int64, tokens []string, errs []error, err error) {
+	if cg == "" {
+		return nil, nil, nil, rida.Errorf(rida.CodeInvalid, "CGInitBuild: no content generator name")
+	}
+	calls := make([]xmlrpc.Call, len(nvrs))
+	for i, nvr := range nvrs {
+		if err := checkNVR(nvr); err != nil {
+			return nil, nil, nil, err
+		}
+		calls[i] = xmlrpc.Call{Method: "CGInitBuild", Params: []any{cg,
+			xmlrpc.Struct{{Name: "name", Value: nvr.Name}, {Name: "version", Value: nvr.Version}, {Name: "release", Value: nvr.Release}}}}
+	}
+	res, err := c.Multicall(ctx, calls)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	buildIDs, tokens, errs = make([]int64, len(nvrs)), make([]string, len(nvrs)), make([]error, len(nvrs))
+	for i, r := range res {
+		if ferr := r.Err(); ferr != nil {
+			errs[i] = c.cgError(faultOf("CGInitBuild", ferr), cgOp{cg: cg, nvr: nvrs[i]})
+			continue
+		}
+		got, perr := parseReservation(r.Value)
+		if perr != nil {
+			errs[i] = rida.Errorf(rida.CodeUnavailable, "koji CGInitBuild of %s: unexpected reply: %v", nvrs[i], perr)
+			continue
+		}
+		buildIDs[i], tokens[i] = got.BuildID, got.Token
+	}
+	return buildIDs, tokens, errs, nil
+}
+
 // cgReservation is CGInitBuild's answer.
 type cgReservation struct {
 	BuildID int64  `xmlrpc:"build_id"`
