@@ -358,16 +358,23 @@ type engineServer struct {
 // end of the test.
 func startEngineServer(t *testing.T, repos, dir string) *engineServer {
 	t.Helper()
+	workdir := filepath.Join(dir, "builds")
+	base, log := runServe(t, map[string]string{"RIDA_SCM_CACHE_DIR": filepath.Join(dir, "git-cache")},
+		"serve", "--listen", "127.0.0.1:0", "--db", "sqlite:"+filepath.Join(dir, "rida.db"),
+		"--workdir", workdir, "--allow-scm", "file://"+repos, "--rpms-base", "file://"+repos+"/rpms", "--log-level", "warn")
+	return &engineServer{base: base, client: httpapi.NewClient(base, nil), workdir: workdir, log: log}
+}
+
+// runServe runs "rida <args>" (a serve command) in-process with env until
+// the end of the test, and returns its base URL and its log.
+func runServe(t *testing.T, env map[string]string, args ...string) (string, *syncBuffer) {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.WithoutCancel(t.Context()))
 	addr := make(chan string, 1)
 	log := &syncBuffer{}
-	env := map[string]string{"RIDA_SCM_CACHE_DIR": filepath.Join(dir, "git-cache")}
-	workdir := filepath.Join(dir, "builds")
 	m := &Main{Stdout: io.Discard, Stderr: log, Getenv: func(k string) string { return env[k] }, Now: time.Now,
 		Ready: func(a string) { addr <- a }}
 	done := make(chan error, 1)
-	args := []string{"serve", "--listen", "127.0.0.1:0", "--db", "sqlite:" + filepath.Join(dir, "rida.db"),
-		"--workdir", workdir, "--allow-scm", "file://" + repos, "--rpms-base", "file://" + repos + "/rpms", "--log-level", "warn"}
 	go func() { done <- m.Run(ctx, args) }()
 	var a string
 	select {
@@ -393,8 +400,7 @@ func startEngineServer(t *testing.T, repos, dir string) *engineServer {
 			t.Logf("rida serve log:\n%s", log.String())
 		}
 	})
-	base := "http://" + a
-	return &engineServer{base: base, client: httpapi.NewClient(base, nil), workdir: workdir, log: log}
+	return "http://" + a, log
 }
 
 // importPlatform imports docs/examples/platform.yaml through the API.

@@ -7,9 +7,7 @@ package main
 // build and gives the reservations back.
 
 import (
-	"context"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -76,37 +74,11 @@ func startKojiServer(t *testing.T, hub *kojitest.FakeHub, repos, dir string) *ht
 	if err := os.WriteFile(cfg, []byte("engine:\n  poll: 100ms\n  lease_ttl: 30s\nkoji:\n  owner: kojiadmin\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.WithoutCancel(t.Context()))
-	addr := make(chan string, 1)
-	log := &syncBuffer{}
-	env := map[string]string{"RIDA_SCM_CACHE_DIR": filepath.Join(dir, "git-cache")}
-	m := &Main{Stdout: io.Discard, Stderr: log, Getenv: func(k string) string { return env[k] }, Now: time.Now,
-		Ready: func(a string) { addr <- a }}
-	done := make(chan error, 1)
-	args := []string{"serve", "--config", cfg, "--listen", "127.0.0.1:0", "--db", "sqlite:" + filepath.Join(dir, "rida.db"),
-		"--workdir", filepath.Join(dir, "builds"), "--allow-scm", "file://" + repos, "--rpms-base", "file://" + repos + "/rpms",
-		"--backend", "koji", "--koji-config", conf, "--koji-profile", "fake", "--log-level", "warn"}
-	go func() { done <- m.Run(ctx, args) }()
-	var a string
-	select {
-	case a = <-addr:
-	case err := <-done:
-		cancel()
-		t.Fatalf("rida serve exited before listening: %v\n%s", err, log.String())
-	case <-time.After(30 * time.Second):
-		cancel()
-		t.Fatal("rida serve did not listen within 30s")
-	}
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("rida serve: %v", err)
-		}
-		if t.Failed() {
-			t.Logf("rida serve log:\n%s", log.String())
-		}
-	})
-	return httpapi.NewClient("http://"+a, nil)
+	base, _ := runServe(t, map[string]string{"RIDA_SCM_CACHE_DIR": filepath.Join(dir, "git-cache")},
+		"serve", "--config", cfg, "--listen", "127.0.0.1:0", "--db", "sqlite:"+filepath.Join(dir, "rida.db"),
+		"--workdir", filepath.Join(dir, "builds"), "--allow-scm", "file://"+repos, "--rpms-base", "file://"+repos+"/rpms",
+		"--backend", "koji", "--koji-config", conf, "--koji-profile", "fake", "--log-level", "warn")
+	return httpapi.NewClient(base, nil)
 }
 
 // kojiWorld is a fake hub with the platform's tag, and the example's
