@@ -56,6 +56,11 @@ type BackendConfig struct {
 	// Poll is the interval between checks of the tagBuild tasks that
 	// TagComponents waits for; default 2s.
 	Poll time.Duration
+	// SourceModulemd returns the module's modulemd as it is in its
+	// repository at the built commit (the import's modulemd.src.txt);
+	// ok is false when there is none (a YAML submission). Nil imports
+	// without modulemd.src.txt.
+	SourceModulemd func(ctx context.Context, m *rida.ModuleBuild) (data []byte, ok bool, err error)
 }
 
 // DefaultTagExtra is MBS's KOJI_TAG_EXTRA_OPTS (mbs.md §3.7 step 4).

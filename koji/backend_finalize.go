@@ -282,6 +282,17 @@ func (b *Backend) importModule(ctx context.Context, mod *engine.Module, data *ta
 		files[name] = []byte(text)
 		in.Arches = append(in.Arches, ArchModulemd{Arch: arch, File: SumBytes([]byte(text)), Components: cs})
 	}
+	if b.cfg.SourceModulemd != nil {
+		src, ok, err := b.cfg.SourceModulemd(ctx, mb)
+		if err != nil {
+			return fmt.Errorf("koji backend: modulemd.src.txt of %s: %w", nvr, err)
+		}
+		if ok {
+			files["modulemd.src.txt"] = src
+			sum := SumBytes(src)
+			in.SourceModulemd = &sum
+		}
+	}
 	md, err := ModuleCGMetadata(in)
 	if err != nil {
 		return err

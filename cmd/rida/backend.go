@@ -11,7 +11,9 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/rida-build/rida"
 	"github.com/rida-build/rida/engine"
+	"github.com/rida-build/rida/git"
 	"github.com/rida-build/rida/koji"
 	"github.com/rida-build/rida/localbuild"
 )
@@ -25,11 +27,35 @@ type engineBackend interface {
 }
 
 // newBackend makes the backend the configuration names.
-func (m *Main) newBackend(ctx context.Context, c Config, workdir string, scm localbuild.SCM, logger *slog.Logger) (engineBackend, error) {
+func (m *Main) newBackend(ctx context.Context, c Config, workdir string, scm *git.Client, logger *slog.Logger) (engineBackend, error) {
 	if c.Backend == "koji" {
-		return newKojiBackend(ctx, c, workdir, logger)
+		return newKojiBackend(ctx, c, workdir, scm, logger)
 	}
 	return newLocalBackend(workdir, scm, logger)
+}
+
+// sourceModulemd reads a build's modulemd from its repository at the
+// commit it was built from (the import's modulemd.src.txt); YAML
+// submissions have none.
+func sourceModulemd(scm *git.Client) func(ctx context.Context, m *rida.ModuleBuild) ([]byte, bool, error) {
+	return func(ctx context.Context, m *rida.ModuleBuild) ([]byte, bool, error) {
+		if m.SCMURL == "" {
+			return nil, false, nil
+		}
+		u, err := rida.ParseSCMURL(m.SCMURL)
+		if err != nil {
+			return nil, false, err
+		}
+		commit := m.Commit
+		if commit == "" {
+			commit = u.Commit
+		}
+		data, err := scm.ReadFile(ctx, u.Repo, commit, u.ModulemdPath(u.RepoName()))
+		if err != nil {
+			return nil, false, err
+		}
+		return data, true, nil
+	}
 }
 
 // kojiBackend is the Koji backend with its logged-in client. Koji says that
@@ -51,7 +77,7 @@ func (k kojiBackend) Close() error {
 
 // newKojiBackend reads the koji.conf profile, logs in, and makes the
 // backend; module-build-macros' SRPM is built under workdir.
-func newKojiBackend(ctx context.Context, c Config, workdir string, logger *slog.Logger) (engineBackend, error) {
+func newKojiBackend(ctx context.Context, c Config, workdir string, scm *git.Client, logger *slog.Logger) (engineBackend, error) {
 	if err := os.MkdirAll(workdir, 0o755); err != nil {
 		return nil, fmt.Errorf("local.workdir: %w", err)
 	}
@@ -73,7 +99,7 @@ func newKojiBackend(ctx context.Context, c Config, workdir string, logger *slog.
 	backend, err := koji.NewBackend(koji.BackendConfig{
 		Client: client, CGName: c.Koji.CGName, DistGit: c.Koji.DistGit, Arches: c.Koji.Arches, Owner: owner,
 		Runner:  &localbuild.ExecRunner{Home: filepath.Join(workdir, ".home"), Timeout: time.Hour, Log: logger.With("component", "exec")},
-		WorkDir: workdir, Logger: logger.With("component", "koji-backend"),
+		WorkDir: workdir, Logger: logger.With("component", "koji-backend"), SourceModulemd: sourceModulemd(scm),
 	})
 	if err != nil {
 		return nil, err

@@ -141,8 +141,15 @@ func TestServeKoji_BuildsAndImports(t *testing.T) {
 			t.Errorf("imported build %d: %+v", imp.BuildID, b)
 		}
 		names[b.Name] = true
-		if _, ok := imp.Files["modulemd.txt"]; !ok {
-			t.Errorf("import of %s has no modulemd.txt: %v", b.Name, keys(imp.Files))
+		for _, f := range []string{"modulemd.txt", "modulemd.src.txt", "modulemd.x86_64.txt"} {
+			if _, ok := imp.Files[f]; !ok {
+				t.Errorf("import of %s has no %s: %v", b.Name, f, keys(imp.Files))
+			}
+		}
+		// modulemd.src.txt is the module's file as committed.
+		want, err := os.ReadFile(filepath.Join(repos, "hello-world", "hello-world.yaml"))
+		if err == nil && string(imp.Files["modulemd.src.txt"]) != string(want) {
+			t.Errorf("modulemd.src.txt of %s is not the repository's hello-world.yaml", b.Name)
 		}
 	}
 	if !names["hello-world"] || !names["hello-world-devel"] {
