@@ -764,13 +764,22 @@ func (s *Scheduler) record(ctx context.Context, m *rida.ModuleBuild) error {
 // submitting twice. The marks also reserve the global build slots, as MBS's
 // continue_batch_build does.
 func (s *Scheduler) submit(ctx context.Context, mod *Module, a action, log *slog.Logger) error {
-	if len(a.transitions) > 0 {
-		if _, err := s.store.TransitionComponentBuilds(ctx, a.transitions); err != nil {
-			return err
-		}
-	}
 	comps := a.components
-	if !a.resubmit {
+	if a.resubmit {
+		if len(a.transitions) > 0 {
+			if _, err := s.store.TransitionComponentBuilds(ctx, a.transitions); err != nil {
+				return err
+			}
+		}
+	} else {
+		// The builds that ended (a.transitions) free their slots; they are
+		// recorded in the same transaction as the marks of the new ones.
+		ended := 0
+		for _, t := range a.transitions {
+			if t.To != rida.ComponentBuilding {
+				ended++
+			}
+		}
 		// The slots were counted when the build was observed; other
 		// workers may have taken some since. Counting again and marking
 		// under one lock keeps this process within the limits.
@@ -782,21 +791,25 @@ func (s *Scheduler) submit(ctx context.Context, mod *Module, a action, log *slog
 			if o.buildingComponents, o.buildingModules, err = s.store.SchedulerLoad(ctx); err != nil {
 				return err
 			}
-			n := freeSlots(o, s.limits(), len(filterComponents(mod.Build.Components, rida.ComponentBuilding)))
-			if n <= 0 {
-				return nil
-			}
-			comps = comps[:min(n, len(comps))]
+			o.buildingComponents -= ended
+			n := freeSlots(o, s.limits(), len(filterComponents(mod.Build.Components, rida.ComponentBuilding))-ended)
+			comps = comps[:max(0, min(n, len(comps)))]
 		}
-		ts := make([]rida.ComponentTransition, len(comps))
-		for i, c := range comps {
-			ts[i] = rida.ComponentTransition{ID: c.ID, FromRev: c.Rev, To: rida.ComponentBuilding}
+		ts := slices.Clone(a.transitions)
+		for _, c := range comps {
+			ts = append(ts, rida.ComponentTransition{ID: c.ID, FromRev: c.Rev, To: rida.ComponentBuilding})
 		}
-		marked, err := s.store.TransitionComponentBuilds(ctx, ts)
+		if len(ts) == 0 {
+			return nil
+		}
+		written, err := s.store.TransitionComponentBuilds(ctx, ts)
 		if err != nil {
 			return err
 		}
-		comps = marked
+		comps = written[len(a.transitions):]
+		if len(comps) == 0 {
+			return nil
+		}
 	}
 	var (
 		mu      sync.Mutex
