@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -249,4 +250,35 @@ func TestEngineWithKoji_CancelRefunds(t *testing.T) {
 			t.Errorf("reserved build %d (%s) in state %d, want CANCELED", id, b.Name, b.State)
 		}
 	}
+}
+
+// TestEngineWithKoji_SweptReservation: koji-sweep-db removes the
+// reservation while the module builds; the import is refused, and the
+// build fails once, saying the reservation is gone, instead of retrying.
+func TestEngineWithKoji_SweptReservation(t *testing.T) {
+	var hub atomic.Pointer[kojitest.FakeHub]
+	var swept atomic.Bool
+	builder := func(task kojitest.Task) (kojitest.BuildResult, error) {
+		// Once the test knows the hub (from the second batch on), the day
+		// has passed: the sweeper removes every reservation. The builder
+		// runs inside the hub's request, so the sweep runs beside it.
+		if h := hub.Load(); h != nil && swept.CompareAndSwap(false, true) {
+			go h.SweepReservations(0)
+		}
+		return beBuilder(task)
+	}
+	w := newEngineWorld(t, kojitest.Options{AutoRun: true, Builder: builder}, nil)
+	hub.Store(w.hub)
+	got := w.wait(t, func(m *rida.ModuleBuild) bool { return m.State.Terminal() })
+	if got.State != rida.ModuleFailed || !strings.Contains(got.StateReason, "reservation") {
+		t.Fatalf("ended %s: %q, want failed saying the reservation is gone", got.State, got.StateReason)
+	}
+	time.Sleep(100 * time.Millisecond) // a retry, if any, would come now
+	if !swept.Load() {
+		t.Fatal("the build ended before the sweep")
+	}
+	if n := w.hub.CountCalls("CGImport"); n != 1 {
+		t.Errorf("CGImport called %d times, want once", n)
+	}
+	t.Logf("state_reason: %s", got.StateReason)
 }
