@@ -22,16 +22,14 @@ type tagExtRepo struct {
 }
 
 func (h *FakeHub) lookupExtRepo(info any) (*extRepo, *hubErr) {
-	id, name, byName, err := nameOrID(info)
-	if err != nil {
-		return nil, err
-	}
-	for _, r := range h.extRepos {
-		if r.active && ((byName && r.name == name) || (!byName && r.id == id)) {
-			return r, nil
+	active := func(yield func(*extRepo) bool) {
+		for _, r := range h.extRepos {
+			if r.active && !yield(r) {
+				return
+			}
 		}
 	}
-	return nil, nil
+	return lookupScan(info, active, func(r *extRepo) (int64, string) { return r.id, r.name })
 }
 
 func (h *FakeHub) extRepoStrict(info any) (*extRepo, *hubErr) {

@@ -392,11 +392,8 @@ func (h *FakeHub) registerSession() {
 			return nil, genericErr("No such user: %s", pyRepr(a.get("user")))
 		}
 		cg, err := c.h.lookupCG(a.get("cg"))
-		if err != nil {
+		if cg, err = mustExist(cg, err, "content_generator", a.get("cg")); err != nil {
 			return nil, err
-		}
-		if cg == nil {
-			return nil, genericErr("No such entry in table content_generator: %s", pyStr(a.get("cg")))
 		}
 		c.ev()
 		delete(cg.users, u.id)
@@ -482,27 +479,15 @@ func (h *FakeHub) lookupUser(info any) (*user, *hubErr) {
 
 // lookupCG finds a content generator by id or name.
 func (h *FakeHub) lookupCG(info any) (*contentGenerator, *hubErr) {
-	id, name, byName, err := nameOrID(info)
-	if err != nil {
-		return nil, err
-	}
-	for _, cg := range h.cgs {
-		if (!byName && cg.id == id) || (byName && cg.name == name) {
-			return cg, nil
-		}
-	}
-	return nil, nil
+	return lookupScan(info, slices.Values(h.cgs), func(cg *contentGenerator) (int64, string) { return cg.id, cg.name })
 }
 
 // assertCG is assert_cg: the CG exists, the caller is logged in and was
 // granted it (admin does not bypass this).
 func (c *call) assertCG(info any) (*contentGenerator, *hubErr) {
 	cg, err := c.h.lookupCG(info)
-	if err != nil {
+	if cg, err = mustExist(cg, err, "content_generator", info); err != nil {
 		return nil, err
-	}
-	if cg == nil {
-		return nil, genericErr("No such entry in table content_generator: %s", pyStr(info))
 	}
 	u := c.user()
 	if u == nil {

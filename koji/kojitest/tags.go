@@ -1,6 +1,8 @@
 package kojitest
 
 import (
+	"iter"
+	"maps"
 	"regexp"
 	"slices"
 	"strings"
@@ -51,28 +53,56 @@ func nameOrID(info any) (id int64, name string, byName bool, err *hubErr) {
 	return 0, "", false, paramErr("Invalid name or id value: %s", pyStr(info))
 }
 
-// lookupTag is lookup_name('tag', ...): any tag row, deleted ones too.
-func (h *FakeHub) lookupTag(info any) (*tag, *hubErr) {
-	id, name, byName, err := nameOrID(info)
+// lookupIndexed is lookup_name over a table indexed by id and by name:
+// the row info names, or nil.
+func lookupIndexed[T any](info any, byID map[int64]*T, byName map[string]*T) (*T, *hubErr) {
+	id, name, isName, err := nameOrID(info)
 	if err != nil {
 		return nil, err
 	}
-	if byName {
-		return h.tagByName[name], nil
+	if isName {
+		return byName[name], nil
 	}
-	return h.tags[id], nil
+	return byID[id], nil
+}
+
+// lookupScan is lookup_name over rows: the first row whose id or name (as
+// key gives them) info names, or nil.
+func lookupScan[T any](info any, rows iter.Seq[*T], key func(*T) (int64, string)) (*T, *hubErr) {
+	id, name, isName, err := nameOrID(info)
+	if err != nil {
+		return nil, err
+	}
+	for r := range rows {
+		rid, rname := key(r)
+		if (isName && rname == name) || (!isName && rid == id) {
+			return r, nil
+		}
+	}
+	return nil, nil
+}
+
+// mustExist is a strict lookup's answer: the row, or GenericError "No such
+// entry in table <table>: <info>".
+func mustExist[T any](r *T, err *hubErr, table string, info any) (*T, *hubErr) {
+	if err != nil {
+		return nil, err
+	}
+	if r == nil {
+		return nil, genericErr("No such entry in table %s: %s", table, pyStr(info))
+	}
+	return r, nil
+}
+
+// lookupTag is lookup_name('tag', ...): any tag row, deleted ones too.
+func (h *FakeHub) lookupTag(info any) (*tag, *hubErr) {
+	return lookupIndexed(info, h.tags, h.tagByName)
 }
 
 // lookupTagStrict is get_tag_id(info, strict=True).
 func (h *FakeHub) lookupTagStrict(info any) (*tag, *hubErr) {
 	t, err := h.lookupTag(info)
-	if err != nil {
-		return nil, err
-	}
-	if t == nil {
-		return nil, genericErr("No such entry in table tag: %s", pyStr(info))
-	}
-	return t, nil
+	return mustExist(t, err, "tag", info)
 }
 
 // getTag is get_tag: an active tag or nil.
@@ -775,16 +805,7 @@ func (h *FakeHub) targetStruct(t *target) xmlrpc.Struct {
 
 // lookupTarget is lookup_build_target: any target name, deleted ones too.
 func (h *FakeHub) lookupTarget(info any) (*target, *hubErr) {
-	id, name, byName, err := nameOrID(info)
-	if err != nil {
-		return nil, err
-	}
-	for _, t := range h.targets {
-		if (byName && t.name == name) || (!byName && t.id == id) {
-			return t, nil
-		}
-	}
-	return nil, nil
+	return lookupScan(info, maps.Values(h.targets), func(t *target) (int64, string) { return t.id, t.name })
 }
 
 // buildTargets is get_build_targets.
@@ -957,25 +978,12 @@ func (c *call) setTarget(t *target, nameV, buildTag, destTag any) *hubErr {
 
 // lookupPackage is lookup_package (name or id).
 func (h *FakeHub) lookupPackage(info any) (*pkg, *hubErr) {
-	id, name, byName, err := nameOrID(info)
-	if err != nil {
-		return nil, err
-	}
-	if byName {
-		return h.pkgByName[name], nil
-	}
-	return h.pkgs[id], nil
+	return lookupIndexed(info, h.pkgs, h.pkgByName)
 }
 
 func (h *FakeHub) lookupPackageStrict(info any) (*pkg, *hubErr) {
 	p, err := h.lookupPackage(info)
-	if err != nil {
-		return nil, err
-	}
-	if p == nil {
-		return nil, genericErr("No such entry in table package: %s", pyStr(info))
-	}
-	return p, nil
+	return mustExist(p, err, "package", info)
 }
 
 // pkgListing is a package list entry as readPackageList finds it.
@@ -1356,16 +1364,7 @@ func (h *FakeHub) sortedPackages() []*pkg {
 // --- groups ---
 
 func (h *FakeHub) lookupGroup(info any) (*groupName, *hubErr) {
-	id, name, byName, err := nameOrID(info)
-	if err != nil {
-		return nil, err
-	}
-	for _, g := range h.groups {
-		if (byName && g.name == name) || (!byName && g.id == id) {
-			return g, nil
-		}
-	}
-	return nil, nil
+	return lookupScan(info, maps.Values(h.groups), func(g *groupName) (int64, string) { return g.id, g.name })
 }
 
 // tagGroup is a group of get_tag_groups, with its packages and reqs.
