@@ -315,6 +315,22 @@ type taggedBuild struct {
 	event int64
 }
 
+// listTaggedArgs is what listTagged and listTaggedRPMS share: the tag
+// (found false for a missing tag when not strict), the event, and the
+// tagged builds the filters select.
+func (h *FakeHub) listTaggedArgs(a args) (rows []taggedBuild, found bool, err *hubErr) {
+	t, err := h.getTag(a.get("tag"), a.bool("strict"))
+	if err != nil || t == nil {
+		return nil, false, err
+	}
+	ev, err := eventArg(a.get("event"))
+	if err != nil {
+		return nil, false, err
+	}
+	rows, err = h.taggedBuilds(t.id, ev, a.bool("inherit"), a.get("latest"), a.get("package"), a.get("owner"), a.get("type"))
+	return rows, err == nil, err
+}
+
 // taggedBuilds is readTaggedBuilds: COMPLETE builds tagged in the tag
 // (and its ancestors with inherit) at an event (0: now), latest first,
 // filtered by the package list.
@@ -967,20 +983,12 @@ func (h *FakeHub) registerTagging() {
 	})
 	h.def("RootExports.listTagged(tag, event=None, inherit=False, prefix=None, latest=False, package=None, owner=None, type=None, strict=True, extra=False, draft=None)", "listTagged", func(c *call, a args) (any, *hubErr) {
 		h := c.h
-		t, err := h.getTag(a.get("tag"), a.bool("strict"))
+		rows, found, err := h.listTaggedArgs(a)
 		if err != nil {
 			return nil, err
 		}
-		if t == nil {
+		if !found {
 			return []any{}, nil
-		}
-		ev, err := eventArg(a.get("event"))
-		if err != nil {
-			return nil, err
-		}
-		rows, err := h.taggedBuilds(t.id, ev, a.bool("inherit"), a.get("latest"), a.get("package"), a.get("owner"), a.get("type"))
-		if err != nil {
-			return nil, err
 		}
 		out := []any{}
 		prefix := strings.ToLower(pyStr(a.get("prefix")))
@@ -994,20 +1002,12 @@ func (h *FakeHub) registerTagging() {
 	})
 	h.def("RootExports.listTaggedRPMS(tag, event=None, inherit=False, latest=False, package=None, arch=None, rpmsigs=False, owner=None, type=None, strict=True, extra=True, draft=None)", "listTaggedRPMS", func(c *call, a args) (any, *hubErr) {
 		h := c.h
-		t, err := h.getTag(a.get("tag"), a.bool("strict"))
+		rows, found, err := h.listTaggedArgs(a)
 		if err != nil {
 			return nil, err
 		}
-		if t == nil {
+		if !found {
 			return []any{}, nil
-		}
-		ev, err := eventArg(a.get("event"))
-		if err != nil {
-			return nil, err
-		}
-		rows, err := h.taggedBuilds(t.id, ev, a.bool("inherit"), a.get("latest"), a.get("package"), a.get("owner"), a.get("type"))
-		if err != nil {
-			return nil, err
 		}
 		builds, rpms := []any{}, []any{}
 		for _, r := range rows {
