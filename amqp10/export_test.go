@@ -1,0 +1,8 @@
+package amqp10
+
+// Internals the external tests exercise directly.
+var (
+	EncodeMessage = encodeMessage
+	DecodeMessage = decodeMessage
+	Backoff       = backoff
+)
