@@ -78,6 +78,9 @@ func (p *Publisher) Publish(ctx context.Context, msgs []rida.Message) error {
 		}
 	}
 
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("amqp10: publish: %w", err)
+	}
 	select {
 	case p.turn <- struct{}{}:
 	case <-ctx.Done():
