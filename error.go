@@ -24,6 +24,9 @@ const (
 	CodeConflict ErrorCode = "conflict"
 	// CodeTooLarge: the request body is over the limit.
 	CodeTooLarge ErrorCode = "too_large"
+	// CodeRateLimited: the caller is over a rate limit (submissions per
+	// user); the answer says when to retry.
+	CodeRateLimited ErrorCode = "rate_limited"
 	// CodeUnprocessable: the input is well-formed but its content is wrong
 	// (invalid modulemd, unreachable component sources).
 	CodeUnprocessable ErrorCode = "unprocessable"

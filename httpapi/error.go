@@ -16,6 +16,7 @@ var statusOf = map[rida.ErrorCode]int{
 	rida.CodeConflict:      http.StatusConflict,
 	rida.CodeTooLarge:      http.StatusRequestEntityTooLarge,
 	rida.CodeUnprocessable: http.StatusUnprocessableEntity,
+	rida.CodeRateLimited:   http.StatusTooManyRequests,
 	rida.CodeUnavailable:   http.StatusServiceUnavailable,
 	rida.CodeInternal:      http.StatusInternalServerError,
 }

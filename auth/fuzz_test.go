@@ -1,0 +1,79 @@
+package auth
+
+import (
+	"encoding/base64"
+	"strings"
+	"testing"
+)
+
+// Ensure Authorization header parsing never panics and only ever returns
+// a token68 of the scheme asked for.
+func FuzzAuthCredentials(f *testing.F) {
+	for _, s := range []string{"Bearer abc.def.ghi", "bearer  tok==", "Negotiate YIIB", "Bearer", "Bearer a b", "Basic dXNlcjpwdw==", "", "Bearer =", "Bearer \x00"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, header string) {
+		for _, scheme := range []string{"Bearer", "Negotiate"} {
+			cred, ok, err := authCredentials(header, scheme)
+			if !ok && (cred != "" || err != nil) {
+				t.Fatalf("authCredentials(%q, %s) = %q, %v, %v", header, scheme, cred, ok, err)
+			}
+			if ok && err == nil && (!isToken68(cred) || !strings.HasSuffix(header, cred) && !strings.Contains(header, cred)) {
+				t.Fatalf("authCredentials(%q, %s) = %q: not a token68 of the header", header, scheme, cred)
+			}
+		}
+	})
+}
+
+// Ensure Negotiate tokens from clients never panic the decoder.
+func FuzzAPReqOf(f *testing.F) {
+	f.Add(base64.StdEncoding.EncodeToString([]byte{0x60, 0x03, 0x06, 0x01, 0x00}))
+	f.Add("YIIB")
+	f.Add(base64.StdEncoding.EncodeToString([]byte{0xa0, 0x10, 0x30, 0x0e}))
+	f.Fuzz(func(t *testing.T, cred string) {
+		_, _ = apReqOf(cred)
+	})
+}
+
+// Ensure introspection answers are parsed without panics, and accepted only
+// with a boolean "active".
+func FuzzParseIntrospection(f *testing.F) {
+	for _, s := range []string{`{"active":true,"username":"a"}`, `{"active":"true"}`, `null`, `[]`, `{"active":false}`, `{`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		claims, err := parseIntrospection(data)
+		if err != nil {
+			return
+		}
+		if _, ok := claims["active"].(bool); !ok {
+			t.Fatalf("parseIntrospection(%q) accepted an answer without a boolean active", data)
+		}
+		o := &OIDC{cfg: OIDCConfig{UsernameClaim: "username", GroupsClaim: "groups", RequiredScopes: []string{"x"}}}
+		_, _ = o.identity(claims)
+	})
+}
+
+// Ensure group files never panic the parser, and parsed names are never
+// empty or spaced.
+func FuzzParseGroupFile(f *testing.F) {
+	for _, s := range []string{"packager: [alice, bob]\n", "a:\n  - b\n", "[]", "a: b", "? [x]\n: [y]\n", "&a x: *a"} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		gf, err := ParseGroupFile(data)
+		if err != nil {
+			return
+		}
+		for user, groups := range gf.byUser {
+			if checkName(user) != nil {
+				t.Fatalf("user %q accepted", user)
+			}
+			for _, g := range groups {
+				if checkName(g) != nil {
+					t.Fatalf("group %q accepted", g)
+				}
+			}
+		}
+	})
+}
