@@ -22,9 +22,12 @@
 //
 //   - RabbitMQ: "/topic/<binding key>" (e.g. "/topic/koji.#") makes a private,
 //     temporary queue bound to amq.topic; messages sent while rida is not
-//     connected are lost. A durable subscription needs a queue declared and
-//     bound beforehand (by an administrator or an AMQP 0-9-1 client), consumed
-//     as "/amq/queue/<name>" ("/queue/<name>" also works).
+//     connected are lost. A durable subscription needs a durable queue
+//     declared and bound beforehand (by an administrator or an AMQP 0-9-1
+//     client), consumed as "/amq/queue/<name>", which fails while the queue
+//     does not exist. "/queue/<name>" also consumes from it, but declares a
+//     missing queue by itself as a non-durable one, so a typo goes unnoticed
+//     and the queue does not survive a broker restart.
 //   - ActiveMQ: a virtual topic consumer queue such as
 //     "queue://Consumer.rida.VirtualTopic.eng.koji.>" is a durable queue that
 //     the broker fills from the virtual topic.
@@ -94,12 +97,14 @@ const (
 // Config says how to reach the broker. The zero value of every field but URL
 // means its default.
 type Config struct {
-	// URL is amqp://user:pass@host:5672 or amqps://host:5671. A user and
-	// password in the URL authenticate with SASL PLAIN. Without them the
-	// connection uses SASL EXTERNAL when TLS carries a client certificate
-	// (the certificate is the identity, as on UMB), else SASL ANONYMOUS.
+	// URL is amqp://user:pass@host:5672 or amqps://host:5671. A password
+	// in the URL authenticates with SASL PLAIN. Without one the connection
+	// uses SASL EXTERNAL when it is amqps and TLS carries a client
+	// certificate (the certificate is the identity, as on UMB), else PLAIN
+	// when the URL names a user, else SASL ANONYMOUS.
 	URL string
-	// TLS configures amqps connections; nil uses the system roots.
+	// TLS configures amqps connections (nil: the system roots); plain amqp
+	// URLs ignore it.
 	TLS *tls.Config
 	// AddressPrefix is put before a message's topic to make its address:
 	// "/topic/" for RabbitMQ (routes via amq.topic with the topic as
@@ -191,11 +196,16 @@ func parseEndpoint(cfg Config) (endpoint, error) {
 		user = u.User.Username()
 		pass, _ = u.User.Password()
 	}
+	clientCert := u.Scheme != "amqp" && cfg.TLS != nil && (len(cfg.TLS.Certificates) > 0 || cfg.TLS.GetClientCertificate != nil)
 	switch {
-	case user != "" || pass != "":
+	case pass != "":
 		ep.opts.SASLType = amqp.SASLTypePlain(user, pass)
-	case u.Scheme != "amqp" && cfg.TLS != nil && (len(cfg.TLS.Certificates) > 0 || cfg.TLS.GetClientCertificate != nil):
+	case clientCert:
+		// The certificate's subject is the identity; a user name in the
+		// URL would only be a second, possibly different, claim.
 		ep.opts.SASLType = amqp.SASLTypeExternal("")
+	case user != "":
+		ep.opts.SASLType = amqp.SASLTypePlain(user, "")
 	default:
 		ep.opts.SASLType = amqp.SASLTypeAnonymous()
 	}

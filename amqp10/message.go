@@ -152,8 +152,8 @@ var errUnconvertible = errors.New("amqp10: message cannot be converted")
 //     body (a map, a list, an amqp-sequence, none) is errUnconvertible.
 //   - Properties are the application properties as plain Go values (see
 //     plainValue).
-//   - SentAt is the "sent-at" property when it parses, else creation-time,
-//     else zero.
+//   - SentAt is the "sent-at" property when it parses, else creation-time
+//     (see creationTime), else zero.
 func decodeMessage(msg *amqp.Message, topicPrefix string) (rida.Message, error) {
 	if msg == nil {
 		return rida.Message{}, fmt.Errorf("%w: no message", errUnconvertible)
@@ -182,9 +182,22 @@ func decodeMessage(msg *amqp.Message, topicPrefix string) (rida.Message, error) 
 		m.SentAt = t
 	}
 	if m.SentAt.IsZero() && p != nil && p.CreationTime != nil {
-		m.SentAt = p.CreationTime.UTC()
+		m.SentAt = creationTime(*p.CreationTime)
 	}
 	return m, nil
+}
+
+// creationTime reads a creation-time. RabbitMQ's 3.x plugin passes the
+// timestamp of a message published over AMQP 0-9-1 (in seconds) on as an
+// AMQP 1.0 creation-time (in milliseconds) unconverted, so such a message
+// says it was created in January 1970. No real message is from then: a
+// value within the first year of the epoch is read as seconds.
+func creationTime(t time.Time) time.Time {
+	const year = 365 * 24 * time.Hour
+	if ms := t.UnixMilli(); ms > 0 && ms < year.Milliseconds() {
+		return time.Unix(ms, 0).UTC()
+	}
+	return t.UTC()
 }
 
 // decodeBody returns the message body as raw bytes.
@@ -219,11 +232,11 @@ func decodeTopic(msg *amqp.Message, props map[string]any, topicPrefix string) st
 	if t, ok := props[propTopic].(string); ok && t != "" {
 		return t
 	}
-	for k, v := range msg.Annotations {
-		if k, ok := k.(string); ok && k == annotationRoutingKey {
-			if t, ok := v.(string); ok && t != "" {
-				return t
-			}
+	// go-amqp decodes symbol keys as strings; a message built in memory
+	// may still carry a Symbol.
+	for _, k := range []any{annotationRoutingKey, amqp.Symbol(annotationRoutingKey)} {
+		if t, ok := msg.Annotations[k].(string); ok && t != "" {
+			return t
 		}
 	}
 	if p != nil && p.Subject != nil {

@@ -284,6 +284,18 @@ func TestDecodeMessage_PropertiesAndSentAt(t *testing.T) {
 		t.Errorf("SentAt = %v, want sent-at %v", got.SentAt, want)
 	}
 
+	// RabbitMQ 3.x hands on a 0-9-1 timestamp (seconds) as milliseconds.
+	secondsAsMillis := time.UnixMilli(created.Unix())
+	msg.Properties.CreationTime = &secondsAsMillis
+	msg.ApplicationProperties = nil
+	got, err = amqp10.DecodeMessage(wireTrip(t, msg), "/topic/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !got.SentAt.Equal(created) {
+		t.Errorf("SentAt = %v, want %v from a creation-time in seconds", got.SentAt, created)
+	}
+
 	got, err = amqp10.DecodeMessage(&amqp.Message{Value: "{}"}, "/topic/")
 	if err != nil {
 		t.Fatal(err)
