@@ -91,36 +91,48 @@ type ComponentTransition struct {
 	NVR    string
 }
 
-// moduleEventPayload is the bus body of a module state change: MBS's
-// json(show_tasks=False) fields that identify the build and its state.
-type moduleEventPayload struct {
-	ID              int64   `json:"id"`
-	Name            string  `json:"name"`
-	Stream          string  `json:"stream"`
-	Version         string  `json:"version"`
-	Context         string  `json:"context"`
-	State           int     `json:"state"`
-	StateName       string  `json:"state_name"`
-	StateReason     *string `json:"state_reason"`
-	Owner           string  `json:"owner"`
-	SCMURL          *string `json:"scmurl"`
-	KojiTag         *string `json:"koji_tag"`
-	RebuildStrategy string  `json:"rebuild_strategy"`
-	Scratch         bool    `json:"scratch"`
-	TimeModified    string  `json:"time_modified"`
+// ModuleEventPayload is the body of a module state change: MBS's
+// ModuleBuild.json(show_tasks=False) (mbs.md §5.1), keys in MBS's sorted
+// order. docs/messages.md and docs/schemas/module.state.change.json
+// describe it.
+type ModuleEventPayload struct {
+	BuildRequires   map[string]BuildRequire `json:"buildrequires"`
+	ComponentBuilds []int64                 `json:"component_builds"`
+	Context         string                  `json:"context"`
+	ID              int64                   `json:"id"`
+	KojiTag         *string                 `json:"koji_tag"`
+	Name            string                  `json:"name"`
+	Owner           string                  `json:"owner"`
+	RebuildStrategy string                  `json:"rebuild_strategy"`
+	SCMURL          *string                 `json:"scmurl"`
+	Scratch         bool                    `json:"scratch"`
+	Siblings        []int64                 `json:"siblings"`
+	SRPMs           []string                `json:"srpms"`
+	State           int                     `json:"state"`
+	StateName       string                  `json:"state_name"`
+	StateReason     *string                 `json:"state_reason"`
+	Stream          string                  `json:"stream"`
+	TimeCompleted   *string                 `json:"time_completed"`
+	TimeModified    *string                 `json:"time_modified"`
+	TimeSubmitted   *string                 `json:"time_submitted"`
+	Version         string                  `json:"version"`
 }
 
-// componentEventPayload is the bus body of a component state change.
-type componentEventPayload struct {
+// ComponentEventPayload is the body of a component state change (MBS has
+// none): the component, its module build, and where it stands.
+type ComponentEventPayload struct {
+	Batch       int     `json:"batch"`
+	Format      string  `json:"format"`
 	ID          int64   `json:"id"`
 	ModuleBuild int64   `json:"module_build"`
+	ModuleNSVC  string  `json:"module_nsvc"`
+	NVR         *string `json:"nvr"`
 	Package     string  `json:"package"`
-	Format      string  `json:"format"`
+	// State is null for a waiting component, as in MBS's component JSON.
 	State       *int    `json:"state"`
 	StateName   *string `json:"state_name"`
 	StateReason *string `json:"state_reason"`
 	TaskID      *int64  `json:"task_id"`
-	NVR         *string `json:"nvr"`
 }
 
 // TimeFormat is MBS's wire format for timestamps: UTC, seconds, "Z".
@@ -133,24 +145,46 @@ func optString(s string) *string {
 	return &s
 }
 
-// NewModuleEvent returns the outbox event for m having just entered m.State.
-func NewModuleEvent(m *ModuleBuild, at time.Time) Event {
-	p, _ := json.Marshal(moduleEventPayload{
-		ID: m.ID, Name: m.Name, Stream: m.Stream, Version: formatUint(m.Version), Context: m.Context,
-		State: int(m.State), StateName: m.State.String(), StateReason: optString(m.StateReason),
-		Owner: m.Owner, SCMURL: optString(m.SCMURL), KojiTag: optString(m.KojiTag),
-		RebuildStrategy: string(m.RebuildStrategy), Scratch: m.Scratch,
-		TimeModified: m.TimeModified.UTC().Format(TimeFormat),
+func optTime(t *time.Time) *string {
+	if t == nil || t.IsZero() {
+		return nil
+	}
+	s := t.UTC().Format(TimeFormat)
+	return &s
+}
+
+func nonNil[T any](s []T) []T {
+	if s == nil {
+		return []T{}
+	}
+	return s
+}
+
+// NewModuleEvent returns the outbox event for m having just entered
+// m.State. componentIDs are the build's component builds and m.Siblings
+// its siblings, as the payload lists them.
+func NewModuleEvent(m *ModuleBuild, componentIDs []int64, at time.Time) Event {
+	brs := m.BuildRequires
+	if brs == nil {
+		brs = map[string]BuildRequire{}
+	}
+	p, _ := json.Marshal(ModuleEventPayload{
+		BuildRequires: brs, ComponentBuilds: nonNil(componentIDs), Context: m.Context, ID: m.ID,
+		KojiTag: optString(m.KojiTag), Name: m.Name, Owner: m.Owner, RebuildStrategy: string(m.RebuildStrategy),
+		SCMURL: optString(m.SCMURL), Scratch: m.Scratch, Siblings: nonNil(m.Siblings), SRPMs: nonNil(m.SRPMs),
+		State: int(m.State), StateName: m.State.String(), StateReason: optString(m.StateReason), Stream: m.Stream,
+		TimeCompleted: optTime(m.TimeCompleted), TimeModified: optTime(&m.TimeModified),
+		TimeSubmitted: optTime(&m.TimeSubmitted), Version: formatUint(m.Version),
 	})
 	return Event{Type: EventModuleStateChanged, ModuleBuildID: m.ID, At: at, Payload: p}
 }
 
-// NewComponentEvent returns the outbox event for c having just entered
-// c.State.
-func NewComponentEvent(c *ComponentBuild, at time.Time) Event {
-	p := componentEventPayload{
-		ID: c.ID, ModuleBuild: c.ModuleBuildID, Package: c.Package, Format: c.Format,
-		StateReason: optString(c.StateReason), NVR: optString(c.NVR),
+// NewComponentEvent returns the outbox event for c, a component of the
+// module build moduleNSVC names, having just entered c.State.
+func NewComponentEvent(c *ComponentBuild, moduleNSVC string, at time.Time) Event {
+	p := ComponentEventPayload{
+		Batch: c.Batch, Format: c.Format, ID: c.ID, ModuleBuild: c.ModuleBuildID, ModuleNSVC: moduleNSVC,
+		NVR: optString(c.NVR), Package: c.Package, StateReason: optString(c.StateReason),
 	}
 	if c.State != ComponentWaiting {
 		s, name := int(c.State), c.State.String()

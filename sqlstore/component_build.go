@@ -422,6 +422,10 @@ func (db *DB) transitionComponents(ctx context.Context, ts []rida.ComponentTrans
 			return err
 		}
 		slices.Sort(modules)
+		nsvcs, err := moduleNSVCs(ctx, r, modules)
+		if err != nil {
+			return err
+		}
 		for len(modules) > 0 {
 			n := min(len(modules), maxIDsPerStatement)
 			size, dueArgs := db.d.idArgs(modules[:n])
@@ -432,13 +436,14 @@ func (db *DB) transitionComponents(ctx context.Context, ts []rida.ComponentTrans
 		}
 		events := make([]rida.Event, len(moved))
 		for k, c := range moved {
-			events[k] = rida.NewComponentEvent(c, now)
+			events[k] = rida.NewComponentEvent(c, nsvcs[c.ModuleBuildID], now)
 		}
 		return insertEvents(ctx, r, events)
 	})
 	if err != nil {
 		return nil, err
 	}
+	db.eventsCommitted()
 	return out, nil
 }
 

@@ -164,7 +164,7 @@ func TestTransitionComponentBuild(t *testing.T) {
 			t.Fatal(err)
 		}
 		last := evs[len(evs)-1]
-		want := rida.NewComponentEvent(got, last.At)
+		want := rida.NewComponentEvent(got, moduleNSVC(t, db, got.ModuleBuildID), last.At)
 		want.ID = last.ID
 		if diff := cmp.Diff(want, last); diff != "" {
 			t.Errorf("event (-want +got):\n%s", diff)
@@ -337,7 +337,7 @@ func TestTransitionComponentBuilds(t *testing.T) {
 		}
 		for _, c := range got {
 			e := byComponent[c.ID]
-			want := rida.NewComponentEvent(c, e.At)
+			want := rida.NewComponentEvent(c, moduleNSVC(t, db, c.ModuleBuildID), e.At)
 			want.ID = e.ID
 			if diff := cmp.Diff(want, e); diff != "" {
 				t.Errorf("event of %d (-want +got):\n%s", c.ID, diff)

@@ -2,7 +2,9 @@ package sqlstore
 
 import (
 	"context"
+	"encoding/json"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -50,7 +52,7 @@ func TestOutbox(t *testing.T) {
 			t.Fatalf("events (-want +got):\n%s", diff)
 		}
 		// The first event describes the creation.
-		if diff := cmp.Diff(rida.NewModuleEvent(a, a.TimeSubmitted).Payload, evs[0].Payload); diff != "" {
+		if diff := cmp.Diff(wantModuleEvent(t, db, a, a.TimeSubmitted).Payload, evs[0].Payload); diff != "" {
 			t.Errorf("creation payload (-want +got):\n%s", diff)
 		}
 
@@ -86,5 +88,61 @@ func TestOutbox(t *testing.T) {
 		if rest, err := db.PendingEvents(ctx, 10); err != nil || len(rest) != 0 {
 			t.Errorf("after marking all: %v %v", rest, err)
 		}
+
+		// One build's history, published or not, resumable after any id.
+		ofA, err := db.ModuleBuildEvents(ctx, a.ID, 0, 0)
+		if err != nil || len(ofA) != 2 || ofA[0].ID != evs[0].ID || ofA[1].ID != evs[2].ID || ofA[0].PublishedAt == nil {
+			t.Fatalf("events of a: %+v %v", ofA, err)
+		}
+		if after, err := db.ModuleBuildEvents(ctx, a.ID, evs[0].ID, 10); err != nil || len(after) != 1 || after[0].ID != evs[2].ID {
+			t.Errorf("events of a after %d: %+v %v", evs[0].ID, after, err)
+		}
+		if ofB, err := db.ModuleBuildEvents(ctx, b.ID, 0, 1); err != nil || len(ofB) != 1 || ofB[0].ID != evs[1].ID {
+			t.Errorf("events of b, limit 1: %+v %v", ofB, err)
+		}
+
+		// The payloads name what a reader of the committed state sees: a's
+		// sibling-less wait; b's component with b's N:S:V:C and batch.
+		var mp rida.ModuleEventPayload
+		if err := json.Unmarshal(evs[2].Payload, &mp); err != nil {
+			t.Fatal(err)
+		}
+		if mp.ID != a.ID || mp.StateName != "wait" || mp.Name != "out" || mp.Version != "1" || mp.Siblings == nil || mp.ComponentBuilds == nil || mp.TimeSubmitted == nil {
+			t.Errorf("module payload %s", evs[2].Payload)
+		}
+		var cp rida.ComponentEventPayload
+		if err := json.Unmarshal(evs[3].Payload, &cp); err != nil {
+			t.Fatal(err)
+		}
+		if cp.ModuleNSVC != b.NSVC() || cp.ModuleBuild != b.ID || cp.ID != b.Components[0].ID || cp.Batch != b.Components[0].Batch || cp.Package != b.Components[0].Package {
+			t.Errorf("component payload %s (module %s)", evs[3].Payload, b.NSVC())
+		}
 	})
+}
+
+// wantModuleEvent is the event a state change of m must have written: its
+// payload lists the build's components and siblings as a reader sees them.
+func wantModuleEvent(t *testing.T, db *testDB, m *rida.ModuleBuild, at time.Time) rida.Event {
+	t.Helper()
+	full, err := db.FindModuleBuildByID(context.Background(), m.ID, rida.ModuleBuildInclude{Components: true, Siblings: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []int64
+	for _, c := range full.Components {
+		ids = append(ids, c.ID)
+	}
+	withSiblings := *m
+	withSiblings.Siblings = full.Siblings
+	return rida.NewModuleEvent(&withSiblings, ids, at)
+}
+
+// moduleNSVC is the N:S:V:C of a stored module build.
+func moduleNSVC(t *testing.T, db *testDB, id int64) string {
+	t.Helper()
+	m, err := db.FindModuleBuildByID(context.Background(), id, rida.ModuleBuildInclude{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m.NSVC()
 }

@@ -232,11 +232,16 @@ func (db *DB) CreateModuleBuild(ctx context.Context, m *rida.ModuleBuild) error 
 				return err
 			}
 		}
-		return insertEvent(ctx, r, rida.NewModuleEvent(&created, now))
+		e, err := moduleEvent(ctx, r, &created, now)
+		if err != nil {
+			return err
+		}
+		return insertEvent(ctx, r, e)
 	})
 	if err != nil {
 		return wrapErr("create module build", err)
 	}
+	db.eventsCommitted()
 	components := m.Components
 	*m = created
 	m.Components = components
@@ -705,11 +710,16 @@ func (db *DB) TransitionModuleBuild(ctx context.Context, t rida.ModuleTransition
 			m.ID, nowArg, int(m.State), nullString(m.StateReason)); err != nil {
 			return err
 		}
-		return insertEvent(ctx, r, rida.NewModuleEvent(m, now))
+		e, err := moduleEvent(ctx, r, m, now)
+		if err != nil {
+			return err
+		}
+		return insertEvent(ctx, r, e)
 	})
 	if err != nil {
 		return nil, wrapErr("transition module build "+strconv.FormatInt(t.ID, 10), err)
 	}
+	db.eventsCommitted()
 	return m, nil
 }
 

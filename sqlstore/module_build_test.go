@@ -592,7 +592,7 @@ func TestTransitionModuleBuild(t *testing.T) {
 			t.Fatal(err)
 		}
 		last := evs[len(evs)-1]
-		wantEv := rida.NewModuleEvent(got, got.TimeModified)
+		wantEv := wantModuleEvent(t, db, got, got.TimeModified)
 		wantEv.ID = last.ID
 		if diff := cmp.Diff(wantEv, last); diff != "" {
 			t.Errorf("event (-want +got):\n%s", diff)
@@ -796,7 +796,7 @@ func TestTransitionModuleBuild_Records(t *testing.T) {
 			t.Errorf("returned build differs from stored (-stored +returned):\n%s", diff)
 		}
 		ev := lastEvent(t, db)
-		want := rida.NewModuleEvent(got, got.TimeModified)
+		want := wantModuleEvent(t, db, got, got.TimeModified)
 		want.ID = ev.ID
 		if diff := cmp.Diff(want, ev); diff != "" {
 			t.Errorf("event (-want +got):\n%s", diff)

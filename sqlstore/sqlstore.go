@@ -39,6 +39,20 @@ type DB struct {
 	// dynamic caches prepared list queries, at most maxDynamicStatements.
 	dynamic      sync.Map // query → *sql.Stmt
 	dynamicCount atomic.Int64
+	// onEvents is called after a commit that wrote outbox events.
+	onEvents atomic.Pointer[func()]
+}
+
+// OnEventsCommitted sets fn to be called (synchronously, so it must not
+// block) after every commit that wrote outbox events: the in-process
+// signal that wakes the outbox relay and event streams at once. Events
+// written by other processes are found by their polling.
+func (db *DB) OnEventsCommitted(fn func()) { db.onEvents.Store(&fn) }
+
+func (db *DB) eventsCommitted() {
+	if fn := db.onEvents.Load(); fn != nil && *fn != nil {
+		(*fn)()
+	}
 }
 
 // Open connects to the database named by dsn ("sqlite:PATH",
