@@ -60,8 +60,14 @@
 //
 // Received messages are read leniently, because Koji does not send what rida
 // sends: protonmsg puts the JSON body in an AMQP string value, not a data
-// section, and sets neither to nor message-id. See decodeMessage for the
-// details.
+// section, and need not set to or message-id. So the ID is the message-id
+// of whatever AMQP type, as a string ("" when there is none); the topic is
+// the to address with ConsumerConfig.TopicPrefix cut off, else the "topic"
+// application property, else RabbitMQ's x-routing-key annotation, else the
+// subject (which RabbitMQ sets to the routing key); the body is the data
+// sections, or a string or binary value; Properties are the application
+// properties as plain Go values (int64, float64, string, bool, []byte,
+// time.Time, nil); SentAt is the "sent-at" property, else creation-time.
 //
 // Both sides survive broker restarts and network failures: the Publisher
 // reconnects on the next Publish, the Consumer by itself, each with jittered,
