@@ -27,6 +27,7 @@ type SchedulerStore interface {
 	ExtendLease(ctx context.Context, id int64, owner string, ttl time.Duration) error
 	ReleaseLease(ctx context.Context, id int64, owner string, nextCheckAt time.Time, seenRev int64) error
 	MakeDue(ctx context.Context, id int64) error
+	ModuleBuildsConcerned(ctx context.Context, taskIDs []int64, tags []string) ([]int64, error)
 	SchedulerLoad(ctx context.Context) (buildingComponents, buildingModules int, err error)
 	FindModuleBuildByID(ctx context.Context, id int64, inc rida.ModuleBuildInclude) (*rida.ModuleBuild, error)
 	FindModuleBuilds(ctx context.Context, f rida.ModuleBuildFilter) ([]*rida.ModuleBuild, int, error)

@@ -146,3 +146,50 @@ func moduleNSVC(t *testing.T, db *testDB, id int64) string {
 	}
 	return m.NSVC()
 }
+
+func TestModuleBuildsConcerned(t *testing.T) {
+	ctx := context.Background()
+	forEachDB(t, func(t *testing.T, db *testDB) {
+		a := mustCreate(t, db, newModuleBuild("concerned", "s", 1, "c"))
+		b := mustCreate(t, db, newModuleBuild("concerned", "s", 2, "c"))
+		ready := mustCreate(t, db, newModuleBuild("concerned", "s", 3, "c"))
+		batch := 2
+		if _, err := db.TransitionModuleBuild(ctx, rida.ModuleTransition{ID: a.ID, FromRev: 1, To: rida.ModuleWait, KojiTag: "module-a", Batch: &batch}); err != nil {
+			t.Fatal(err)
+		}
+		repo := int64(900)
+		if _, err := db.UpdateModuleBuild(ctx, rida.ModuleUpdate{ID: b.ID, FromRev: 1, NewRepoTaskID: &repo}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := db.TransitionComponentBuilds(ctx, []rida.ComponentTransition{{ID: a.Components[1].ID, FromRev: 1, To: rida.ComponentBuilding, TaskID: 501}}); err != nil {
+			t.Fatal(err)
+		}
+		// A finished build is no one's concern, even with a matching task.
+		if _, err := db.TransitionComponentBuilds(ctx, []rida.ComponentTransition{{ID: ready.Components[1].ID, FromRev: 1, To: rida.ComponentBuilding, TaskID: 502}}); err != nil {
+			t.Fatal(err)
+		}
+		r, _ := db.FindModuleBuildByID(ctx, ready.ID, rida.ModuleBuildInclude{})
+		if _, err := db.TransitionModuleBuild(ctx, rida.ModuleTransition{ID: ready.ID, FromRev: r.Rev, To: rida.ModuleFailed, Reason: "x"}); err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range []struct {
+			tasks []int64
+			tags  []string
+			want  []int64
+		}{
+			{[]int64{501}, nil, []int64{a.ID}},
+			{[]int64{900}, nil, []int64{b.ID}},
+			{nil, []string{"module-a"}, []int64{a.ID}},
+			{[]int64{501, 900}, []string{"module-a", "module-a-build"}, []int64{a.ID, b.ID}},
+			{[]int64{502, 7, 0, -1}, []string{"nothing", ""}, nil},
+		} {
+			got, err := db.ModuleBuildsConcerned(ctx, c.tasks, c.tags)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(c.want, got); diff != "" {
+				t.Errorf("tasks %v tags %v (-want +got):\n%s", c.tasks, c.tags, diff)
+			}
+		}
+	})
+}

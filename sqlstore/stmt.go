@@ -136,7 +136,8 @@ func staticQueries(d *dialect) []string {
 		extendLeaseSQL, releaseLeaseSQL(d), claimSQL(d), claimSelectSQL, schedulerLoadSQL,
 		insertVirtualStreamSQL, deleteVirtualStreamSQL, insertBaseModuleSQL, deleteBaseModuleSQL, selectModuleIDByNSVC, updateImportedSQL,
 		insertComponentSQL, insertComponentTraceSQL, insertEventSQL, pendingEventsSQL,
-		updateModuleStateSQL, updateModuleSQL,
+		updateModuleStateSQL, updateModuleSQL, concernedByComponentTaskSQL, concernedByRepoTaskSQL, concernedByTagSQL, moduleEventsSQL,
+		moduleEventRefsSQL,
 	}
 	qs = append(qs, resolverStaticQueries()...)
 	for mask := range 8 {
