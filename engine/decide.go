@@ -30,6 +30,8 @@ type observation struct {
 	// buildingComponents and buildingModules are the service-wide load
 	// (sqlstore's SchedulerLoad): components building, modules in build.
 	buildingComponents, buildingModules int
+	// now is when the observation was made.
+	now time.Time
 }
 
 type gateVerdict struct {
@@ -48,6 +50,9 @@ type limits struct {
 	// poll is how long to wait before looking again at builds in progress;
 	// slotRetry how long a build waiting for a free slot waits.
 	poll, slotRetry time.Duration
+	// stuckAfter fails a build in init, wait or build that has not changed
+	// (state, batch, repository) for that long; 0 never does.
+	stuckAfter time.Duration
 }
 
 // actionKind is what decide asks the engine to do next.
@@ -131,6 +136,13 @@ const idle = time.Hour
 // resubmitted instead of assumed.
 func decide(o observation, l limits) action {
 	m := o.build
+	if l.stuckAfter > 0 && (m.State == rida.ModuleInit || m.State == rida.ModuleWait || m.State == rida.ModuleBuilding) &&
+		!m.TimeModified.IsZero() && o.now.Sub(m.TimeModified) > l.stuckAfter {
+		// MBS's cancel_stuck_module_builds, but said plainly and checked at
+		// every look, not by a daily poller.
+		return action{kind: actFail, reason: fmt.Sprintf("The module build was stuck: no progress in state %s for more than %s (last change %s).",
+			m.State, l.stuckAfter, m.TimeModified.UTC().Format(rida.TimeFormat))}
+	}
 	switch m.State {
 	case rida.ModuleInit:
 		return action{kind: actRecord}

@@ -221,3 +221,42 @@ func TestDecide_AdoptedTaskIDRecorded(t *testing.T) {
 		t.Errorf("b: %+v", tr)
 	}
 }
+
+func TestDecide_Stuck(t *testing.T) {
+	t0 := time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC)
+	l := limits{global: 4, poll: 10 * time.Second, slotRetry: time.Second, stuckAfter: 7 * 24 * time.Hour}
+	for _, c := range []struct {
+		name  string
+		state rida.ModuleState
+		age   time.Duration
+		l     limits
+		want  actionKind
+	}{
+		{"build unchanged for 8 days fails", rida.ModuleBuilding, 8 * 24 * time.Hour, l, actFail},
+		{"init unchanged for 8 days fails", rida.ModuleInit, 8 * 24 * time.Hour, l, actFail},
+		{"wait unchanged for 8 days fails", rida.ModuleWait, 8 * 24 * time.Hour, l, actFail},
+		{"build changed 6 days ago goes on", rida.ModuleBuilding, 6 * 24 * time.Hour, l, actWait},
+		{"done is never stuck", rida.ModuleDone, 30 * 24 * time.Hour, l, actWait},
+		{"disabled", rida.ModuleBuilding, 30 * 24 * time.Hour, limits{global: 4, poll: 10 * time.Second}, actWait},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			m := &rida.ModuleBuild{ID: 7, State: c.state, Batch: 2, Rev: 3, TimeModified: t0,
+				Components: []*rida.ComponentBuild{cb(1, MacrosPackage, 1, rida.ComponentComplete, 1), cb(2, "a", 2, rida.ComponentBuilding, 2)}}
+			o := observation{build: m, now: t0.Add(c.age), tasks: map[int64]Task{2: {ID: 2, State: rida.ComponentBuilding}}}
+			a := decide(o, c.l)
+			if c.state != rida.ModuleBuilding && c.want == actWait {
+				// Only the stuck rule is under test in other states.
+				if a.kind == actFail {
+					t.Fatalf("failed: %s", a.reason)
+				}
+				return
+			}
+			if a.kind != c.want {
+				t.Fatalf("action %s, want %s", a.kind, c.want)
+			}
+			if c.want == actFail && !strings.Contains(a.reason, "stuck: no progress in state "+c.state.String()+" for more than 168h0m0s (last change 2026-11-01T12:00:00Z)") {
+				t.Errorf("reason %q", a.reason)
+			}
+		})
+	}
+}

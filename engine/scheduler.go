@@ -56,9 +56,15 @@ type SchedulerConfig struct {
 	// default 1 second.
 	Scan time.Duration
 	// Poll is how long a build in progress waits before the backend is
-	// asked again without a wake-up; default 10 seconds (backends that
-	// notify make it a fallback).
+	// asked again without a wake-up: the reconciler's interval, spread by
+	// ±10%. Default 10 seconds; with messages from the build system (or a
+	// backend that notifies) it is only the fallback for a lost message,
+	// and cmd/rida sets it to engine.reconcile_interval (60 s).
 	Poll time.Duration
+	// StuckAfter fails a build in init, wait or build with no change to
+	// its state, batch or repository for that long; default 7 days (MBS's
+	// CLEANUP_STUCK_BUILDS_TIME), negative never.
+	StuckAfter time.Duration
 	// SlotRetry is how long a build waiting for a free build slot waits;
 	// default 2 seconds.
 	SlotRetry time.Duration
@@ -97,6 +103,12 @@ func (c *SchedulerConfig) setDefaults() {
 	c.LeaseTTL = cmpOr(c.LeaseTTL, time.Minute)
 	c.Scan = cmpOr(c.Scan, time.Second)
 	c.Poll = cmpOr(c.Poll, 10*time.Second)
+	switch {
+	case c.StuckAfter == 0:
+		c.StuckAfter = 7 * 24 * time.Hour
+	case c.StuckAfter < 0:
+		c.StuckAfter = 0
+	}
 	c.SlotRetry = cmpOr(c.SlotRetry, 2*time.Second)
 	c.RetryBackoff = cmpOr(c.RetryBackoff, time.Second)
 	c.StepsPerClaim = cmpOr(c.StepsPerClaim, 32)
@@ -335,7 +347,18 @@ func (s *Scheduler) run(ctx context.Context, id int64, log *slog.Logger) (time.D
 
 func (s *Scheduler) limits() limits {
 	return limits{global: s.config.MaxConcurrentBuilds, perModule: s.config.MaxModuleBuilds,
-		poll: s.config.Poll, slotRetry: s.config.SlotRetry}
+		poll: jitter(s.config.Poll), slotRetry: s.config.SlotRetry, stuckAfter: s.config.StuckAfter}
+}
+
+// jitter spreads d over ±10%, so builds started together (a stream
+// expansion's contexts) are not all checked against the backend at the
+// same moment, interval after interval.
+func jitter(d time.Duration) time.Duration {
+	spread := int64(d) / 5
+	if spread <= 0 {
+		return d
+	}
+	return d - time.Duration(spread/2) + time.Duration(rand.Int64N(spread+1))
 }
 
 func (s *Scheduler) clearErrors(id int64) {
@@ -402,7 +425,7 @@ func (s *Scheduler) observe(ctx context.Context, id int64) (observation, *Module
 	// From here on the build is returned with any error, so the caller
 	// knows its revision.
 	_, reserving := s.backend.(Reserver)
-	o := observation{build: m, reserving: reserving}
+	o := observation{build: m, reserving: reserving, now: s.config.Now()}
 	switch m.State {
 	case rida.ModuleInit:
 		return o, nil, nil
