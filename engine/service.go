@@ -108,11 +108,16 @@ const cancelAttempts = 5
 
 // CancelModuleBuild implements rida.ModuleBuildService: a build in init, wait
 // or build moves to failed with "Canceled by <user>.". Stopping its running
-// component builds is the engine's reaction to that state change.
+// component builds is the engine's reaction to that state change. When ctx
+// carries an authenticated user (rida.UserFromContext), only the build's
+// owner or an admin may cancel it.
 func (s *Service) CancelModuleBuild(ctx context.Context, id int64, user string) (*rida.ModuleBuild, error) {
 	for range cancelAttempts {
 		m, err := s.store.FindModuleBuildByID(ctx, id, rida.ModuleBuildInclude{})
 		if err != nil {
+			return nil, err
+		}
+		if err := rida.CheckOwner(ctx, m.Owner, "cancel", id); err != nil {
 			return nil, err
 		}
 		if !m.State.Cancelable() {

@@ -465,6 +465,10 @@ func (s *Submitter) explain(ctx context.Context, exp *expand.Expansion) (*rida.S
 func (s *Submitter) create(ctx context.Context, req rida.SubmitRequest, strategy rida.RebuildStrategy, reuseID *int64, exp *expand.Expansion) (*rida.Submission, error) {
 	sub := &rida.Submission{}
 	var skipped []*rida.ModuleBuild
+	// Every build is looked up before any is created or resumed, so a
+	// submission refused for one context changes none.
+	type planned struct{ m, existing *rida.ModuleBuild }
+	plan := make([]planned, 0, len(exp.Results))
 	for _, r := range exp.Results {
 		m, err := s.newBuild(ctx, req, strategy, r)
 		if err != nil {
@@ -475,6 +479,16 @@ func (s *Submitter) create(ctx context.Context, req rida.SubmitRequest, strategy
 		if err != nil {
 			return nil, err
 		}
+		if existing != nil && !req.Scratch && existing.State == rida.ModuleFailed {
+			// MBS let any allowed user resume anyone's failed build.
+			if err := rida.CheckOwner(ctx, existing.Owner, "resume", existing.ID); err != nil {
+				return nil, err
+			}
+		}
+		plan = append(plan, planned{m, existing})
+	}
+	for _, p := range plan {
+		m, existing := p.m, p.existing
 		switch {
 		case existing != nil && !req.Scratch && existing.State != rida.ModuleFailed:
 			skipped = append(skipped, existing)

@@ -26,6 +26,9 @@ func (s *Server) importModule(w http.ResponseWriter, r *http.Request) error {
 	if _, err := apiVersion(r); err != nil {
 		return err
 	}
+	if _, err := s.authorize(r, rida.ActionImport); err != nil {
+		return err
+	}
 	var body importBody
 	if err := decodeJSON(r, &body); err != nil {
 		return err

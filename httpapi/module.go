@@ -133,7 +133,8 @@ func (s *Server) getModuleBuild(w http.ResponseWriter, r *http.Request) error {
 
 // patchBody is PATCH module-builds/{id}: {"state": "failed"} cancels. The
 // owner key names the canceling user while authentication is off, as MBS's
-// NO_AUTH does.
+// NO_AUTH does; with authentication on, the canceling user is the
+// authenticated one.
 type patchBody struct {
 	State json.RawMessage `json:"state"`
 	Owner *string         `json:"owner"`
@@ -145,6 +146,10 @@ func (s *Server) patchModuleBuild(w http.ResponseWriter, r *http.Request) error 
 		return err
 	}
 	id, err := pathID(r, rida.ErrModuleBuildNotFound)
+	if err != nil {
+		return err
+	}
+	u, err := s.authorize(r, rida.ActionCancel)
 	if err != nil {
 		return err
 	}
@@ -165,6 +170,12 @@ func (s *Server) patchModuleBuild(w http.ResponseWriter, r *http.Request) error 
 	user := m.Owner
 	if body.Owner != nil && *body.Owner != "" {
 		user = *body.Owner
+	}
+	if u != nil {
+		// The service checks that u owns the build or is an admin.
+		if user, err = s.actingUser(u, deref(body.Owner)); err != nil {
+			return err
+		}
 	}
 	m, err = s.service.CancelModuleBuild(r.Context(), id, user)
 	if err != nil {

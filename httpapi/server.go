@@ -3,6 +3,7 @@ package httpapi
 import (
 	"context"
 	"crypto/rand"
+	"crypto/tls"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -28,6 +29,14 @@ type Config struct {
 	RebuildStrategy              rida.RebuildStrategy
 	AllowRebuildStrategyOverride bool
 	AllowedRebuildStrategies     []rida.RebuildStrategy
+	// Auth authenticates requests and authorizes actions; nil is MBS's
+	// NO_AUTH (anonymous requests, the body's owner owns a submission).
+	Auth Authenticator
+	// SubmitLimiter, when set, bounds each user's submissions (429).
+	SubmitLimiter Limiter
+	// TLS, when set, makes Open serve HTTPS (and lets clients present
+	// certificates).
+	TLS *tls.Config
 }
 
 // DefaultConfig returns MBS's defaults: 1 MiB bodies, changed-and-after.
@@ -59,7 +68,7 @@ func NewServer(service rida.ModuleBuildService, logger *slog.Logger, config Conf
 	}
 	s := &Server{service: service, logger: logger, config: config, mux: http.NewServeMux()}
 	s.routes()
-	s.handler = s.withRequestID(s.withAccessLog(s.withRecover(s.withLimits(http.HandlerFunc(s.dispatch)))))
+	s.handler = s.withRequestID(s.withAccessLog(s.withRecover(s.withLimits(s.withAuth(http.HandlerFunc(s.dispatch))))))
 	return s
 }
 
@@ -72,6 +81,9 @@ func (s *Server) Open(addr string) error {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", addr, err)
+	}
+	if s.config.TLS != nil {
+		ln = tls.NewListener(ln, s.config.TLS)
 	}
 	s.ln = ln
 	s.srv = &http.Server{
@@ -162,6 +174,15 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	}
 	if status >= 500 {
 		s.logger.ErrorContext(r.Context(), "request failed", "request_id", requestID(r.Context()), "method", r.Method, "path", r.URL.Path, "status", status, "err", err)
+	}
+	if refusalStatus(status) {
+		s.logger.InfoContext(r.Context(), "request refused", "request_id", requestID(r.Context()), "user", userName(rida.UserFromContext(r.Context())),
+			"method", r.Method, "path", r.URL.Path, "status", status, "reason", msg, "err", err)
+	}
+	if status == http.StatusUnauthorized && s.config.Auth != nil {
+		for _, c := range s.config.Auth.Challenges() {
+			w.Header().Add("WWW-Authenticate", c)
+		}
 	}
 	if werr := writeJSON(w, status, errorBody{Status: status, Error: http.StatusText(status), Message: msg}); werr != nil {
 		s.logger.DebugContext(r.Context(), "write error response", "err", werr)

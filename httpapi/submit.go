@@ -86,13 +86,9 @@ func readSubmission(r *http.Request) (rida.SubmitRequest, error) {
 	if err != nil {
 		return rida.SubmitRequest{}, err
 	}
-	owner := anonymous
-	if b.Owner != "" {
-		owner = b.Owner
-	}
 	return rida.SubmitRequest{
 		SCMURL: b.SCMURL, Branch: b.Branch, Modulemd: b.Modulemd, ModuleName: b.ModuleName, ModuleStream: b.ModuleStream,
-		Owner: owner, RebuildStrategy: rida.RebuildStrategy(b.RebuildStrategy),
+		Owner: b.Owner, RebuildStrategy: rida.RebuildStrategy(b.RebuildStrategy),
 		BuildrequireOverrides: b.BuildrequireOverrides, RequireOverrides: b.RequireOverrides, Scratch: scratch,
 		ReuseComponentsFrom: reuse,
 	}, nil
@@ -188,8 +184,18 @@ func (s *Server) submitModuleBuild(w http.ResponseWriter, r *http.Request) error
 	if err != nil {
 		return err
 	}
+	u, err := s.authorize(r, rida.ActionSubmit)
+	if err != nil {
+		return err
+	}
 	req, err := readSubmission(r)
 	if err != nil {
+		return err
+	}
+	if req.Owner, err = s.actingUser(u, req.Owner); err != nil {
+		return err
+	}
+	if err := s.limitSubmission(w, req.Owner); err != nil {
 		return err
 	}
 	if req.Modulemd == "" {
@@ -225,6 +231,10 @@ func (s *Server) submitModuleBuild(w http.ResponseWriter, r *http.Request) error
 // optionally "branch") → 201 {"id": N}, plus "ids" when expansion made
 // several builds.
 func (s *Server) seedSubmit(w http.ResponseWriter, r *http.Request) error {
+	u, err := s.authorize(r, rida.ActionSubmit)
+	if err != nil {
+		return err
+	}
 	var body struct {
 		SCMURL string `json:"scmurl"`
 		Branch string `json:"branch"`
@@ -235,7 +245,11 @@ func (s *Server) seedSubmit(w http.ResponseWriter, r *http.Request) error {
 	if body.SCMURL == "" {
 		return rida.Errorf(rida.CodeInvalid, "Missing scmurl")
 	}
-	sub, err := s.service.SubmitModuleBuild(r.Context(), rida.SubmitRequest{SCMURL: body.SCMURL, Branch: body.Branch, Owner: anonymous})
+	owner, _ := s.actingUser(u, "")
+	if err := s.limitSubmission(w, owner); err != nil {
+		return err
+	}
+	sub, err := s.service.SubmitModuleBuild(r.Context(), rida.SubmitRequest{SCMURL: body.SCMURL, Branch: body.Branch, Owner: owner})
 	if err != nil {
 		return err
 	}
