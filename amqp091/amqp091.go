@@ -165,11 +165,9 @@ func dial(ctx context.Context, cfg Config, name string) (*connection, error) {
 		}
 		// The library clears this deadline once the AMQP handshake is done.
 		// Socket deadlines are wall-clock time, never the injected clock.
-		deadline := time.Now().Add(cfg.ConnectTimeout)
-		if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
-			deadline = d
-		}
-		if err := conn.SetDeadline(deadline); err != nil {
+		// ctx is not folded in: its end closes the socket (below), so that
+		// the error says it was ctx rather than a socket timeout.
+		if err := conn.SetDeadline(time.Now().Add(cfg.ConnectTimeout)); err != nil {
 			_ = conn.Close()
 			return nil, err
 		}
@@ -183,7 +181,7 @@ func dial(ctx context.Context, cfg Config, name string) (*connection, error) {
 		if raw != nil {
 			_ = raw.Close()
 		}
-		if aborted {
+		if aborted || ctx.Err() != nil {
 			err = context.Cause(ctx)
 		}
 		return nil, fmt.Errorf("connect to %s: %w", cfg.redactedURL(), err)
