@@ -139,22 +139,10 @@ func (c *connection) close(timeout time.Duration) {
 // dial opens one connection to the broker. ctx and cfg.ConnectTimeout bound
 // the whole handshake; name labels the connection in the broker's UI.
 func dial(ctx context.Context, cfg Config, name string) (*connection, error) {
-	u, err := url.Parse(cfg.URL)
+	ac, err := amqpConfig(cfg, name)
 	if err != nil {
-		return nil, fmt.Errorf("parse broker URL: %w", errors.Unwrap(err))
+		return nil, err
 	}
-	props := amqp.NewConnectionProperties()
-	props.SetClientConnectionName(name)
-	ac := amqp.Config{Properties: props}
-	if cfg.TLS != nil {
-		// DialConfig fills in ServerName: work on a copy of the caller's.
-		ac.TLSClientConfig = cfg.TLS.Clone()
-	}
-	if u.Scheme == "amqps" && hasClientCert(cfg.TLS) && !hasPassword(u) {
-		// What amqp.DialTLS_ExternalAuth does, with our dialer.
-		ac.SASL = []amqp.Authentication{&amqp.ExternalAuth{}}
-	}
-
 	var raw net.Conn
 	var stopAbort func() bool
 	ac.Dial = func(network, addr string) (net.Conn, error) {
@@ -191,6 +179,28 @@ func dial(ctx context.Context, cfg Config, name string) (*connection, error) {
 		return nil, fmt.Errorf("connect to %s: %w", cfg.redactedURL(), context.Cause(ctx))
 	}
 	return &connection{Connection: conn, raw: raw}, nil
+}
+
+// amqpConfig returns the library's connection settings for cfg, without
+// the dialer.
+func amqpConfig(cfg Config, name string) (amqp.Config, error) {
+	u, err := url.Parse(cfg.URL)
+	if err != nil {
+		// Not err itself: url.Error repeats the URL, password included.
+		return amqp.Config{}, fmt.Errorf("parse broker URL: %w", errors.Unwrap(err))
+	}
+	props := amqp.NewConnectionProperties()
+	props.SetClientConnectionName(name)
+	ac := amqp.Config{Properties: props}
+	if cfg.TLS != nil {
+		// DialConfig fills in ServerName: work on a copy of the caller's.
+		ac.TLSClientConfig = cfg.TLS.Clone()
+	}
+	if u.Scheme == "amqps" && hasClientCert(cfg.TLS) && !hasPassword(u) {
+		// What amqp.DialTLS_ExternalAuth does, with our dialer.
+		ac.SASL = []amqp.Authentication{&amqp.ExternalAuth{}}
+	}
+	return ac, nil
 }
 
 func hasClientCert(c *tls.Config) bool {

@@ -191,20 +191,24 @@ func TestConsumer_Run(t *testing.T) {
 	}
 }
 
-// Ensure a Consumer without a queue name gets a private queue of its own.
+// Ensure a Consumer without a queue name gets a private queue of its own,
+// bound on an exchange of rida's own, which it declares if need be.
 func TestConsumer_ServerNamedQueue(t *testing.T) {
 	checkGoroutines(t)
 	url := brokerURL(t)
+	a := mustAdmin(t, url)
 	s := suffix(t)
+	exchange := "rida-test-z-" + s
+	t.Cleanup(func() { _ = a.ch().ExchangeDelete(exchange, false, false) })
 	log, _ := newTestLogger(t)
-	pub := amqp091.NewPublisher(amqp091.Config{URL: url, Logger: log})
-	t.Cleanup(func() { _ = pub.Close() })
 	c := amqp091.NewConsumer(amqp091.ConsumerConfig{
-		Config:   amqp091.Config{URL: url, Logger: log},
+		Config:   amqp091.Config{URL: url, Exchange: exchange, Logger: log},
 		Bindings: []string{"rida.test." + s + ".#"},
 	})
 	rec := newRecorder()
 	runConsumer(t, c, rec.handle)
+	pub := amqp091.NewPublisher(amqp091.Config{URL: url, Exchange: exchange, Logger: log})
+	t.Cleanup(func() { _ = pub.Close() })
 	// Until the consumer's queue is bound, messages go nowhere: publish
 	// until one arrives.
 	msgs := messages("rida.test."+s+".x", []string{"x"})

@@ -300,4 +300,3 @@ func fromTableValue(v any, depth int) any {
 	// than a value of a type handlers do not expect.
 	return fmt.Sprint(v)
 }
-

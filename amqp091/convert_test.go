@@ -1,6 +1,7 @@
 package amqp091_test
 
 import (
+	"crypto/tls"
 	"encoding/json"
 	"math"
 	"strings"
@@ -244,5 +245,39 @@ func TestPublishing_RoundTrip(t *testing.T) {
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("round trip (-want +got):\n%s", diff)
+	}
+}
+
+// Ensure client certificates on amqps with no password in the URL mean
+// SASL EXTERNAL, as fedora-messaging authenticates, and that anything else
+// keeps the URL's credentials.
+func TestAMQPConfig_Auth(t *testing.T) {
+	withCert := &tls.Config{Certificates: []tls.Certificate{{}}}
+	for _, tt := range []struct {
+		url      string
+		tls      *tls.Config
+		external bool
+	}{
+		{"amqps://rabbitmq.fedoraproject.org/%2Fpublic_pubsub", withCert, true},
+		{"amqps://rida@rabbitmq.fedoraproject.org/%2Fpublic_pubsub", withCert, true},
+		{"amqps://rida:secret@rabbitmq.fedoraproject.org/", withCert, false},
+		{"amqps://rabbitmq.fedoraproject.org/", &tls.Config{}, false},
+		{"amqps://rabbitmq.fedoraproject.org/", nil, false},
+		{"amqp://localhost/", withCert, false},
+	} {
+		ac, err := amqp091.AMQPConfig(amqp091.Config{URL: tt.url, TLS: tt.tls}, "test")
+		if err != nil {
+			t.Fatalf("%s: %v", tt.url, err)
+		}
+		external := len(ac.SASL) == 1 && ac.SASL[0].Mechanism() == "EXTERNAL"
+		if external != tt.external || (!external && ac.SASL != nil) {
+			t.Errorf("%s (certificates: %v): SASL = %v, want EXTERNAL: %v", tt.url, tt.tls != nil && len(tt.tls.Certificates) > 0, ac.SASL, tt.external)
+		}
+		if tt.tls != nil && ac.TLSClientConfig == tt.tls {
+			t.Errorf("%s: the caller's tls.Config is used as is; DialConfig would modify it", tt.url)
+		}
+	}
+	if _, err := amqp091.AMQPConfig(amqp091.Config{URL: "amqp://u:secret@host:bad port/"}, "test"); err == nil || strings.Contains(err.Error(), "secret") {
+		t.Errorf("bad URL error = %v, want one without the password", err)
 	}
 }

@@ -4,4 +4,5 @@ package amqp091
 var (
 	Publishing        = publishing
 	DeliveryToMessage = deliveryToMessage
+	AMQPConfig        = amqpConfig
 )

@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"os"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -204,23 +205,33 @@ func checkGoroutines(t *testing.T) {
 
 // testLogger logs to the test log and keeps the records for assertions.
 type testLogger struct {
+	*logRecords
+	attrs []slog.Attr
+}
+
+type logRecords struct {
 	t       *testing.T
 	mu      sync.Mutex
 	records []slog.Record
 }
 
 func newTestLogger(t *testing.T) (*slog.Logger, *testLogger) {
-	h := &testLogger{t: t}
+	h := &testLogger{logRecords: &logRecords{t: t}}
 	return slog.New(h), h
 }
 
 func (h *testLogger) Enabled(context.Context, slog.Level) bool { return true }
-func (h *testLogger) WithAttrs([]slog.Attr) slog.Handler        { return h }
-func (h *testLogger) WithGroup(string) slog.Handler             { return h }
+func (h *testLogger) WithGroup(string) slog.Handler            { return h }
+func (h *testLogger) WithAttrs(attrs []slog.Attr) slog.Handler {
+	return &testLogger{logRecords: h.logRecords, attrs: append(slices.Clip(h.attrs), attrs...)}
+}
+
 func (h *testLogger) Handle(_ context.Context, r slog.Record) error {
+	r = r.Clone()
+	r.AddAttrs(h.attrs...)
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	h.records = append(h.records, r.Clone())
+	h.records = append(h.records, r)
 	var b strings.Builder
 	b.WriteString(r.Time.Format("15:04:05.000") + " " + r.Level.String() + " " + r.Message)
 	r.Attrs(func(a slog.Attr) bool {

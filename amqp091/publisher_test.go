@@ -258,8 +258,14 @@ func TestPublisher_ContextAndClose(t *testing.T) {
 	if err := pub.Publish(ctx, msgs); !errors.Is(err, context.DeadlineExceeded) {
 		t.Errorf("Publish to a silent broker = %v, want context.DeadlineExceeded", err)
 	}
+	// Close ends a Publish stuck in the handshake with the silent broker.
+	published := make(chan error, 1)
+	go func() { published <- pub.Publish(context.Background(), msgs) }()
 	if err := pub.Close(); err != nil {
 		t.Errorf("Close = %v", err)
+	}
+	if err := <-published; !errors.Is(err, amqp091.ErrClosed) {
+		t.Errorf("Publish during Close = %v, want ErrClosed", err)
 	}
 	if err := pub.Publish(t.Context(), msgs); !errors.Is(err, amqp091.ErrClosed) {
 		t.Errorf("Publish after Close = %v, want ErrClosed", err)
