@@ -15,10 +15,12 @@ import (
 // ConsumerConfig says what a Consumer receives.
 type ConsumerConfig struct {
 	Config
-	// Queue is the queue to consume. A named queue is durable and not
-	// auto-deleted, so messages wait in it while rida is down. An empty
-	// name asks the broker for an exclusive, auto-deleted queue of its
-	// own naming, which lives only as long as the connection.
+	// Queue is the queue to consume. A named queue the broker does not
+	// have yet is declared durable and not auto-deleted, so messages wait
+	// in it while rida is down; one it has (Fedora's brokers hand out
+	// queues with their own arguments) is used as it is. An empty name
+	// asks the broker for an exclusive, auto-deleted queue of its own
+	// naming, which lives only as long as the connection.
 	Queue string
 	// Bindings are the routing-key patterns bound to the queue on
 	// Exchange, e.g. "org.fedoraproject.prod.buildsys.#".
@@ -87,7 +89,7 @@ func (c *Consumer) Run(ctx context.Context, handle rida.MessageHandler) error {
 		delay := bo.next()
 		if !down {
 			down = true
-			c.log.Warn("amqp091: consumer lost the broker; reconnecting with backoff",
+			c.log.Warn("amqp091: consumer cannot reach the broker; retrying with backoff",
 				"url", c.cfg.redactedURL(), "err", err, "retry_in", delay)
 		} else {
 			c.log.Debug("amqp091: consumer still cannot reach the broker", "err", err, "retry_in", delay)

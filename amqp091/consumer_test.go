@@ -4,12 +4,14 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net"
 	"slices"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	amqp "github.com/rabbitmq/amqp091-go"
 
 	"github.com/rida-build/rida"
 	"github.com/rida-build/rida/amqp091"
@@ -331,7 +333,7 @@ func TestConnectionLoss(t *testing.T) {
 			t.Errorf("message %s was published (nil error) but is not in the durable queue", id)
 		}
 	}
-	if got := len(logs.find("amqp091: consumer lost the broker; reconnecting with backoff")); got != 1 {
+	if got := len(logs.find("amqp091: consumer cannot reach the broker; retrying with backoff")); got != 1 {
 		t.Errorf("consumer outage warnings = %d, want 1 (once per outage)", got)
 	}
 	if got := len(logs.find("amqp091: consuming again")); got != 1 {
@@ -339,5 +341,69 @@ func TestConnectionLoss(t *testing.T) {
 	}
 	if got := len(logs.find("amqp091: connected to the broker again")); got != 2 {
 		t.Errorf("publisher recovery infos = %d, want 2 (two outages)", got)
+	}
+}
+
+// Ensure a queue the broker already has is consumed as it is, even when
+// declared with arguments the Consumer would not give it.
+func TestConsumer_ExistingQueue(t *testing.T) {
+	checkGoroutines(t)
+	url := brokerURL(t)
+	a := mustAdmin(t, url)
+	s := suffix(t)
+	queue := "rida-test-q-" + s
+	if _, err := a.ch().QueueDeclare(queue, true, false, false, false, amqp.Table{"x-max-length": int64(1000)}); err != nil {
+		t.Fatal(err)
+	}
+	a.deleteQueueAtCleanup(queue)
+	log, _ := newTestLogger(t)
+	c := amqp091.NewConsumer(amqp091.ConsumerConfig{
+		Config:   amqp091.Config{URL: url, Logger: log},
+		Queue:    queue,
+		Bindings: []string{"rida.test." + s},
+	})
+	rec := newRecorder()
+	runConsumer(t, c, rec.handle)
+	waitFor(t, "the consumer", func() bool {
+		q, err := a.inspect(queue)
+		return err == nil && q.Consumers == 1
+	})
+	pub := amqp091.NewPublisher(amqp091.Config{URL: url, Logger: log})
+	t.Cleanup(func() { _ = pub.Close() })
+	if err := pub.Publish(t.Context(), messages("rida.test."+s, []string{"e"})); err != nil {
+		t.Fatalf("Publish = %v", err)
+	}
+	waitFor(t, "the message", func() bool { return rec.hasHandled("e") })
+}
+
+// Ensure Run keeps trying an unreachable broker, warning once, and returns
+// nil when its context ends. No broker needed.
+func TestConsumer_Unreachable(t *testing.T) {
+	checkGoroutines(t)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	_ = ln.Close() // nothing listens there now: connections are refused
+	log, logs := newTestLogger(t)
+	c := amqp091.NewConsumer(amqp091.ConsumerConfig{Config: amqp091.Config{
+		URL:          "amqp://guest:guest@" + addr + "/",
+		Logger:       log,
+		ReconnectMin: time.Millisecond,
+		ReconnectMax: 5 * time.Millisecond,
+	}})
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	go func() { done <- c.Run(ctx, func(context.Context, rida.Message) error { return nil }) }()
+	waitFor(t, "a few attempts", func() bool {
+		return len(logs.find("amqp091: consumer still cannot reach the broker")) >= 3
+	})
+	cancel()
+	if err := <-done; err != nil {
+		t.Errorf("Run = %v, want nil after its context ended", err)
+	}
+	if got := len(logs.find("amqp091: consumer cannot reach the broker; retrying with backoff")); got != 1 {
+		t.Errorf("outage warnings = %d, want 1", got)
 	}
 }

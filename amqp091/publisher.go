@@ -60,6 +60,16 @@ func NewPublisher(cfg Config) *Publisher {
 // of them may or may not have reached the broker: the caller sends the
 // whole batch again later, and consumers drop the duplicates by message ID.
 //
+// Each message is persistent JSON (application/json, utf-8) with its ID as
+// message ID, its SentAt (or the clock's now when zero) as timestamp, and
+// headers in fedora-messaging's conventions: fedora_messaging_schema
+// "base.message", fedora_messaging_severity 20 (INFO), sent-at (ISO 8601,
+// UTC, whole seconds) and priority 0, then every entry of m.Properties,
+// which win over those. Property values are converted to what AMQP tables
+// hold (integers to int64, maps with string keys to tables, slices to
+// arrays); a value with no such form fails the Publish before anything is
+// sent.
+//
 // A Publish while the connection is down tries to reconnect, except within
 // the backoff window after a failed attempt, when it fails at once with an
 // error saying when the next attempt will be made. Publish returns when ctx

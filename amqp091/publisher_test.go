@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net"
 	"strings"
 	"sync"
@@ -275,5 +276,39 @@ func TestPublisher_ContextAndClose(t *testing.T) {
 	}
 	if err := pub.Publish(t.Context(), nil); err != nil {
 		t.Errorf("Publish of nothing = %v, want nil", err)
+	}
+}
+
+// Ensure concurrent Publish calls are safe and all get through.
+func TestPublisher_Concurrent(t *testing.T) {
+	checkGoroutines(t)
+	url := brokerURL(t)
+	a := mustAdmin(t, url)
+	topic := "rida.test." + suffix(t)
+	queue := a.tempQueue("amq.topic", topic)
+	log, _ := newTestLogger(t)
+	pub := amqp091.NewPublisher(amqp091.Config{URL: url, Logger: log})
+	t.Cleanup(func() { _ = pub.Close() })
+
+	var wg sync.WaitGroup
+	for g := range 4 {
+		wg.Go(func() {
+			var msgs []rida.Message
+			for i := range 10 {
+				msgs = append(msgs, rida.Message{ID: fmt.Sprintf("%d-%d", g, i), Topic: topic, Body: json.RawMessage(`{}`)})
+			}
+			if err := pub.Publish(t.Context(), msgs); err != nil {
+				t.Errorf("Publish = %v", err)
+			}
+		})
+	}
+	wg.Wait()
+	var got []string
+	waitFor(t, "40 messages", func() bool {
+		got = append(got, a.drain(queue)...)
+		return len(got) >= 40
+	})
+	if len(got) != 40 {
+		t.Errorf("got %d messages, want 40", len(got))
 	}
 }
