@@ -152,12 +152,14 @@ func (c *call) newBuild(d buildData) (*build, *hubErr) {
 		if old.state == BuildBuilding { // the controlling task (or reservation) again
 			return old, nil
 		}
+		prev := old.state
 		old.state, old.taskID, old.owner, old.start, old.completion = d.state, d.taskID, d.owner, d.start, d.completion
 		old.epoch, old.source, old.extra, old.btypes = d.epoch, d.source, d.extra, nil
 		if d.cgID != nil {
 			old.cgID = d.cgID
 		}
 		old.createEvent = c.ev()
+		h.buildCreated(old, prev)
 		return old, nil
 	}
 	ev := c.ev()
@@ -165,6 +167,7 @@ func (c *call) newBuild(d buildData) (*build, *hubErr) {
 		epoch: d.epoch, state: d.state, taskID: d.taskID, owner: d.owner, cgID: d.cgID, source: d.source,
 		extra: d.extra, createEvent: ev, start: d.start, completion: d.completion}
 	h.builds[b.id] = b
+	h.buildCreated(b, nil)
 	return b, nil
 }
 
@@ -218,6 +221,7 @@ func (c *call) cancelBuild(b *build, cancelTask bool) bool {
 	c.changed()
 	b.state, b.completion = BuildCanceled, ptr(c.h.clock())
 	b.token, b.reserved = "", nil
+	c.h.buildStateChanged(b, int64(BuildBuilding), BuildCanceled)
 	if id, ok := b.taskID.(int64); ok && cancelTask {
 		if t := c.h.tasks[id]; t != nil {
 			c.cancelTask(c.h.topTask(t), true)
@@ -283,11 +287,12 @@ func (c *call) tagDirect(t *tag, b *build, u *user, force bool) *hubErr {
 	}
 	t.listing = append(t.listing, &tagged{buildID: b.id, createEvent: ev, creator: u.id})
 	t.lastChange = ev
+	c.h.tagged(t, b, u, force, false, false)
 	return nil
 }
 
 // untagDirect is _direct_untag_build.
-func (c *call) untagDirect(t *tag, b *build, u *user, strict bool) *hubErr {
+func (c *call) untagDirect(t *tag, b *build, u *user, strict, force bool) *hubErr {
 	var found []*tagged
 	for _, l := range t.listing {
 		if l.buildID == b.id && l.revokeEvent == 0 {
@@ -305,6 +310,7 @@ func (c *call) untagDirect(t *tag, b *build, u *user, strict bool) *hubErr {
 		l.revokeEvent, l.revoker = ev, u.id
 	}
 	t.lastChange = ev
+	c.h.tagged(t, b, u, force, true, strict)
 	return nil
 }
 
@@ -967,7 +973,7 @@ func (h *FakeHub) registerTagging() {
 		if err := h.tagAccess(t, c.user(), a.bool("force")); err != nil {
 			return nil, err
 		}
-		return nil, c.untagDirect(t, b, c.user(), a.bool("strict"))
+		return nil, c.untagDirect(t, b, c.user(), a.bool("strict"), a.bool("force"))
 	}
 	h.def("RootExports.untagBuild(tag, build, strict=True, force=False)", "untagBuild", func(c *call, a args) (any, *hubErr) {
 		if err := c.assertLogin(); err != nil {

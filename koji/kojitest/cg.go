@@ -141,6 +141,7 @@ func (h *FakeHub) registerCG() {
 		c.changed()
 		b.state, b.completion = state.(int64), ptr(c.h.clock())
 		b.token, b.reserved = "", nil
+		c.h.buildStateChanged(b, int64(BuildBuilding), b.state)
 		return nil, nil
 	})
 	h.def("cg_import(metadata, directory, token=None)", "CGImport", func(c *call, a args) (any, *hubErr) {
@@ -627,6 +628,7 @@ func (c *call) cgImport(metadata, directory, token any) (any, *hubErr) {
 		b.state, b.extra, b.owner, b.source, b.taskID = BuildComplete, extra, owner.id, optKey(bm, "source"), taskID
 		b.completion, b.token, b.reserved = ptr(h.clock()), "", nil
 		c.changed()
+		h.buildStateChanged(b, int64(BuildBuilding), BuildComplete)
 	} else {
 		d := buildData{name: name, version: version, release: release, epoch: optKey(bm, "epoch"), state: BuildComplete,
 			taskID: taskID, owner: owner.id, cgID: cg.id, source: optKey(bm, "source"), extra: extra,

@@ -287,12 +287,13 @@ func (h *FakeHub) multicall(c *call, a args) (any, *hubErr) {
 		case !hasKey(entry, "params"):
 			_, err = getKey(entry, "params")
 		default:
-			before, at := c.wrote, c.rec
+			before, at, mark := c.wrote, c.rec, h.queued()
 			c.rec = idx
 			v, err = h.dispatch(c, name, params)
 			c.rec = at
 			if err != nil {
 				c.wrote = before // the savepoint rolls the call back
+				h.dropMessages(mark)
 			}
 		}
 		if err != nil {

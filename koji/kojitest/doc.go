@@ -95,6 +95,18 @@
 //
 // Sessions: ExpireSession, ExpireUserSessions, SessionIDs.
 //
+// Messages: the hub emits what Koji's protonmsg plugin sends (koji.md §4),
+// as rida.Message values (topic = the address without its prefix,
+// Properties = protonmsg's props, Body = its JSON): build.<state> on every
+// build state change (CGInitBuild, CGRefundBuild, CGImport, cancelBuild,
+// and the builder's StartBuild, CompleteBuild and FailTask),
+// task.<state> on every task state change (creation, open, closed,
+// failed, canceled), build.tag and build.untag, repo.init and repo.done
+// for a newRepo task. OnMessage hooks receive them once the change is
+// visible and the hub's lock is released; Messages lists them. A call
+// that fails sends nothing. StartBuild is kojid's initBuild: a build
+// task's build BUILDING before CompleteBuild or FailTask ends it.
+//
 // Content generators: Build, Builds (BuildInfo with the reservation token,
 // btypes, rpms, archives and tags), Imports (each successful CGImport with
 // its metadata and the files it took), SweepReservations (koji-sweep-db
@@ -111,7 +123,8 @@
 // builds; maven, win and image builds; hosts, channels (tasks go to
 // "default", repos to "createrepo") and the scheduler; hub policies other
 // than the defaults (package_list: admin or tag; everything else
-// allowed); notifications and protonmsg messages; event history except for tag listings (listTagged and getLatestBuilds honour
+// allowed); notifications and the protonmsg messages other than those
+// listed above (import.*, package.*, sign.rpm); event history except for tag listings (listTagged and getLatestBuilds honour
 // an event, inheritance and package lists are read as they are now); rpm
 // header contents (CG rpm outputs get their name from the file name and
 // an md5 payloadhash).

@@ -159,6 +159,7 @@ type FakeHub struct {
 	uploads    map[string]*upload // clean path below work/ → file
 	uploadDirs map[string]int64   // clean directory below work/ → uploading user
 	imports    []Import
+	msgs       messageLog
 }
 
 // New starts a hub; Close stops it.
@@ -397,7 +398,7 @@ func (h *FakeHub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h.mu.Lock()
-	defer h.mu.Unlock()
+	defer h.unlock()
 	created := h.seq.Task
 	if r.Header.Get("Content-Type") == "application/octet-stream" {
 		h.serveUpload(w, r, body)
@@ -489,7 +490,11 @@ func (h *FakeHub) serveCall(c *call, r *http.Request, name string, params []any)
 	if herr != nil {
 		return nil, herr
 	}
+	mark := h.queued()
 	v, herr := m.fn(c, a)
+	if herr != nil {
+		h.dropMessages(mark)
+	}
 	if herr == nil && c.wrote && c.sess != nil && callnum != nil {
 		c.sess.callnum = callnum
 	}

@@ -36,6 +36,7 @@ func (c *call) makeTask(method string, request []any, o taskOpts) int64 {
 	t := &task{id: next(&h.seq.Task), state: TaskFree, create: h.clock(), channelID: o.channel, owner: c.user().id,
 		method: method, arch: "noarch", priority: o.priority, weight: 1.0, request: request}
 	h.tasks[t.id] = t
+	h.taskCreated(t)
 	return t.id
 }
 
@@ -89,7 +90,9 @@ func (c *call) cancelTask(t *task, recurse bool) {
 		return
 	}
 	c.changed()
+	old := t.state
 	t.state, t.completion = TaskCanceled, ptr(c.h.clock())
+	c.h.taskStateChanged(t, old)
 	for _, b := range c.h.builds {
 		if equalValues(b.taskID, t.id) && b.state == BuildBuilding {
 			c.cancelBuild(b, false)
@@ -617,7 +620,7 @@ func (h *FakeHub) runnable(id int64) (*task, error) {
 // StartTask opens a task on the builder host (FREE → OPEN).
 func (h *FakeHub) StartTask(id int64) error {
 	h.mu.Lock()
-	defer h.mu.Unlock()
+	defer h.unlock()
 	t, err := h.runnable(id)
 	if err != nil {
 		return err
@@ -628,19 +631,22 @@ func (h *FakeHub) StartTask(id int64) error {
 
 func (h *FakeHub) open(t *task) {
 	if t.state != TaskOpen {
+		old := t.state
 		t.state, t.hostID, t.start = TaskOpen, int64(builderHost), ptr(h.clock())
+		h.taskStateChanged(t, old)
 	}
 }
 
 func (h *FakeHub) closeTask(t *task, result any) {
 	h.open(t)
 	t.state, t.result, t.completion = TaskClosed, result, ptr(h.clock())
+	h.taskStateChanged(t, TaskOpen)
 }
 
 // CloseTask ends a task successfully with result.
 func (h *FakeHub) CloseTask(id int64, result any) error {
 	h.mu.Lock()
-	defer h.mu.Unlock()
+	defer h.unlock()
 	t, err := h.runnable(id)
 	if err != nil {
 		return err
@@ -653,7 +659,7 @@ func (h *FakeHub) CloseTask(id int64, result any) error {
 // code 1005 BuildError); the BUILDING builds it owns become FAILED.
 func (h *FakeHub) FailTask(id int64, code int, msg string) error {
 	h.mu.Lock()
-	defer h.mu.Unlock()
+	defer h.unlock()
 	t, err := h.runnable(id)
 	if err != nil {
 		return err
@@ -668,8 +674,11 @@ func (h *FakeHub) failTask(t *task, code int, msg string) {
 	for _, b := range h.builds {
 		if equalValues(b.taskID, t.id) && b.state == BuildBuilding {
 			b.state, b.completion = BuildFailed, ptr(h.clock())
+			h.buildStateChanged(b, int64(BuildBuilding), BuildFailed)
 		}
 	}
+	// kojid fails the build (host.failBuild) before its task
+	h.taskStateChanged(t, TaskOpen)
 }
 
 // CompleteBuild ends a build task successfully: the build NVR becomes
@@ -679,7 +688,7 @@ func (h *FakeHub) failTask(t *task, code int, msg string) {
 // tag as kojid's tagBuild subtask would. A scratch build makes no build.
 func (h *FakeHub) CompleteBuild(taskID int64, r BuildResult) (int64, error) {
 	h.mu.Lock()
-	defer h.mu.Unlock()
+	defer h.unlock()
 	return h.completeBuild(taskID, r)
 }
 
@@ -714,8 +723,17 @@ func (h *FakeHub) completeBuild(taskID int64, r BuildResult) (int64, error) {
 	if r.Epoch != nil {
 		d.epoch = *r.Epoch
 	}
-	if old := h.buildByNVR(n); old != nil && old.state == BuildBuilding && equalValues(old.taskID, t.id) {
+	old := h.buildByNVR(n)
+	reuse := old != nil && old.state == BuildBuilding && equalValues(old.taskID, t.id)
+	if old != nil && !reuse {
+		if herr := h.canRecycle(old, d); herr != nil {
+			return 0, herr
+		}
+	}
+	h.open(t) // before the build's messages, as kojid opens the task first
+	if reuse {
 		old.state, old.completion, old.source = BuildComplete, &now, src
+		h.buildStateChanged(old, int64(BuildBuilding), BuildComplete)
 	} else if _, herr := c.newBuild(d); herr != nil {
 		return 0, herr
 	}
@@ -761,7 +779,7 @@ func (h *FakeHub) completeBuild(taskID int64, r BuildResult) (int64, error) {
 // decides.
 func (h *FakeHub) RunTask(id int64) error {
 	h.mu.Lock()
-	defer h.mu.Unlock()
+	defer h.unlock()
 	return h.runTask(id)
 }
 
@@ -780,7 +798,7 @@ func (h *FakeHub) runTask(id int64) error {
 			return fmt.Errorf("kojitest: task %d is a build: use CompleteBuild or FailTask, or set Options.Builder", id)
 		}
 		pub := h.publicTask(t)
-		h.mu.Unlock()
+		h.unlock()
 		r, err := h.opts.Builder(pub)
 		h.mu.Lock()
 		if err != nil {
@@ -796,6 +814,7 @@ func (h *FakeHub) runTask(id int64) error {
 }
 
 func (h *FakeHub) runTagTask(t *task) {
+	h.open(t) // before the tagging's messages, as kojid opens the task first
 	c := h.builderCall(t)
 	tagID, _ := isInt(t.request[0])
 	buildID, _ := isInt(t.request[1])
@@ -810,7 +829,7 @@ func (h *FakeHub) runTagTask(t *task) {
 	}
 	if herr == nil && t.request[3] != nil {
 		if from := h.tags[t.request[3].(int64)]; from != nil {
-			herr = c.untagDirect(from, b, u, true)
+			herr = c.untagDirect(from, b, u, true, force)
 		}
 	}
 	if herr == nil {
@@ -866,6 +885,8 @@ func (h *FakeHub) runRepoTask(t *task) {
 	r := &repo{id: next(&h.seq.Repo), tagID: tg.id, state: RepoReady, created: now, stateTime: now,
 		createEvent: ev, beginEvent: begin, taskID: t.id, opts: opts, customOpts: custom}
 	h.repos[r.id] = r
+	h.repoInit(r, tg)
+	h.repoDone(r)
 	h.closeTask(t, []any{r.id, ev})
 }
 
@@ -873,7 +894,7 @@ func (h *FakeHub) runRepoTask(t *task) {
 // build with an Options.Builder), oldest first, and returns how many.
 func (h *FakeHub) RunTasks() (int, error) {
 	h.mu.Lock()
-	defer h.mu.Unlock()
+	defer h.unlock()
 	return h.runTasksFrom(0)
 }
 
