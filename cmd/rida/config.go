@@ -45,6 +45,7 @@ type Config struct {
 	Local   LocalConfig  `yaml:"local"`
 	Koji    KojiConfig   `yaml:"koji"`
 	Engine  EngineConfig `yaml:"engine"`
+	Auth    AuthConfig   `yaml:"auth"`
 }
 
 // LocalConfig configures the local backend.
@@ -159,6 +160,7 @@ func DefaultConfig() Config {
 		Local:           LocalConfig{WorkDir: "./rida-builds"},
 		Koji:            KojiConfig{Config: "/etc/koji.conf", Profile: "koji", CGName: "module-build-service", Arches: []string{"x86_64"}},
 		Engine:          EngineConfig{Workers: 4, MaxConcurrentBuilds: 20, Poll: 10 * time.Second, LeaseTTL: time.Minute},
+		Auth:            defaultAuthConfig(),
 	}
 }
 
@@ -239,6 +241,9 @@ func (m *Main) loadConfig(flags *pflag.FlagSet) (Config, error) {
 			}
 		}
 	}
+	if err := c.Auth.applyEnv(m.Getenv); err != nil {
+		return c, err
+	}
 	set := func(name string, apply func()) {
 		if f := flags.Lookup(name); f != nil && f.Changed {
 			apply()
@@ -258,6 +263,7 @@ func (m *Main) loadConfig(flags *pflag.FlagSet) (Config, error) {
 	set("no-engine", func() { c.Engine.Disabled, _ = flags.GetBool("no-engine") })
 	set("koji-config", func() { c.Koji.Config, _ = flags.GetString("koji-config") })
 	set("koji-profile", func() { c.Koji.Profile, _ = flags.GetString("koji-profile") })
+	c.Auth.applyFlags(flags)
 	return c, c.Validate()
 }
 
@@ -317,6 +323,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Engine.Poll <= 0 || c.Engine.LeaseTTL <= 0 {
 		return bad("engine.poll", "engine.poll and engine.lease_ttl must be positive durations")
+	}
+	if err := c.Auth.validate(); err != nil {
+		return err
 	}
 	if !strings.HasPrefix(c.DB, "sqlite:") && !strings.HasPrefix(c.DB, "postgres://") && !strings.HasPrefix(c.DB, "postgresql://") {
 		return bad("db", "want sqlite:PATH or postgres://..., not %q", c.DB)

@@ -20,6 +20,7 @@ func addClientFlags(flags *pflag.FlagSet) {
 	flags.StringP("output", "o", "table", "output format: table or json")
 	flags.String("log-level", "info", "log level")
 	flags.String("log-format", "text", "log format")
+	addClientAuthFlags(flags)
 }
 
 func outputFormat(flags *pflag.FlagSet) (string, error) {
@@ -35,7 +36,11 @@ func (m *Main) client(flags *pflag.FlagSet) (rida.ModuleBuildService, error) {
 	if err != nil {
 		return nil, err
 	}
-	return httpapi.NewClient(c.Server, nil), nil
+	hc, err := m.httpClient(c)
+	if err != nil {
+		return nil, err
+	}
+	return httpapi.NewClient(c.Server, hc), nil
 }
 
 func printJSON(w io.Writer, v any) error {

@@ -38,6 +38,7 @@ func (m *Main) serveCmd() *cobra.Command {
 	cmd.Flags().String("koji-config", "/etc/koji.conf", "koji.conf-style file of the koji backend (config koji.config)")
 	cmd.Flags().String("koji-profile", "koji", "profile (section) of --koji-config (config koji.profile)")
 	cmd.Flags().Bool("no-engine", false, "serve the API only; another rida process builds (config engine.disabled)")
+	addServeAuthFlags(cmd.Flags())
 	cmd.Flags().String("workdir", "./rida-builds", "where the local backend writes module-<n>-<s>-<v>-<c>/results (env RIDA_LOCAL_WORKDIR)")
 	return cmd
 }
@@ -45,6 +46,12 @@ func (m *Main) serveCmd() *cobra.Command {
 // serve runs until ctx ends, then shuts down in reverse order of start.
 func (m *Main) serve(ctx context.Context, c Config) error {
 	logger := m.logger(c)
+	// Authentication first: a server that must not start should not
+	// migrate a database or start builds on its way to saying so.
+	hc := c.httpConfig()
+	if err := m.configureAuth(c, &hc, logger.With("component", "auth")); err != nil {
+		return err
+	}
 	db, err := sqlstore.Open(ctx, c.DB, sqlstore.Options{Now: m.Now, Logger: logger, NoMigrate: c.NoMigrate})
 	if err != nil {
 		return fmt.Errorf("open database: %w", err)
@@ -86,7 +93,7 @@ func (m *Main) serve(ctx context.Context, c Config) error {
 		defer stop()
 	}
 
-	srv := httpapi.NewServer(service, logger.With("component", "httpapi"), c.httpConfig())
+	srv := httpapi.NewServer(service, logger.With("component", "httpapi"), hc)
 	if err := srv.Open(c.Listen); err != nil {
 		return err
 	}

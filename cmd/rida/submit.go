@@ -97,9 +97,10 @@ func (m *Main) runSubmit(cmd *cobra.Command, f *submitFlags, scmurl string, dryR
 	if err != nil {
 		return err
 	}
-	if f.owner == "" {
+	if f.owner == "" && !m.sendsCredentials(cmd.Flags()) {
 		// Without authentication the server records whom the client says;
-		// the local user is the honest default.
+		// the local user is the honest default. With it, the server names
+		// the owner.
 		f.owner = m.Getenv("USER")
 	}
 	req, err := f.request(scmurl, dryRun)
