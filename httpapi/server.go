@@ -37,6 +37,14 @@ type Config struct {
 	// TLS, when set, makes Open serve HTTPS (and lets clients present
 	// certificates).
 	TLS *tls.Config
+	// Events serves the live event stream (GET /rida/module-builds/{id}/
+	// events); nil answers it with 503. EventsChanged, when not nil,
+	// returns a channel closed when events are next committed in this
+	// process; streams also poll, for events other processes commit.
+	// TopicPrefix is the bus's, for the message ids the stream shows.
+	Events        EventReader
+	EventsChanged func() <-chan struct{}
+	TopicPrefix   string
 }
 
 // DefaultConfig returns MBS's defaults: 1 MiB bodies, changed-and-after.
@@ -128,6 +136,7 @@ func (s *Server) routes() {
 	s.registerSeedRoutes()
 	s.registerModuleRoutes()
 	s.registerComponentRoutes()
+	s.registerEventRoutes()
 	s.handle("GET /module-build-service/{v}/about/{$}", s.getAbout)
 	s.handle("GET /module-build-service/{v}/rebuild-strategies/{$}", s.getRebuildStrategies)
 	s.handle("POST /module-build-service/{v}/import-module/{$}", s.importModule)
@@ -236,6 +245,10 @@ func (r *statusRecorder) WriteHeader(code int) {
 	}
 	r.ResponseWriter.WriteHeader(code)
 }
+
+// Unwrap lets http.ResponseController reach the connection (event streams
+// flush through it).
+func (r *statusRecorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
 
 func (r *statusRecorder) Write(b []byte) (int, error) {
 	if r.status == 0 {
