@@ -219,6 +219,27 @@ func TestServe_AuthMatrix(t *testing.T) {
 	if r := call("alice", "POST", "/module-build-service/2/module-builds/", `{"scmurl": "`+module()+`", "branch": "main", "owner": "carol"}`); r.status != 400 || !strings.Contains(r.message(), "builds belong to the authenticated user (alice)") {
 		t.Errorf("submit naming another owner: %d %v", r.status, r.body)
 	}
+	// A submission that would resume another's failed build and create a
+	// new one changes nothing: every build is checked before any is made.
+	// (olga's build is for f28 alone: platform:f29 is imported after.)
+	url, commit := gittest.MustModuleRepo(t, repos, "twocontexts", submitModuleYAML)
+	r := call("olga", "POST", "/module-build-service/1/module-builds/", `{"scmurl": "`+url+`?#`+commit+`", "branch": "main"}`)
+	if r.status != 201 {
+		t.Fatalf("olga submits for f28: %d %v", r.status, r.body)
+	}
+	if r := cancel("olga", int64(r.body["id"].(float64))); r.status != 200 {
+		t.Fatalf("olga cancels: %d %v", r.status, r.body)
+	}
+	if r := call("carol", "POST", "/module-build-service/2/import-module/", `{"modulemd": `+jsonString(strings.Replace(platformYAML, "stream: f28", "stream: f29", 1))+`}`); r.status != 201 {
+		t.Fatalf("import platform:f29: %d %v", r.status, r.body)
+	}
+	if r := call("alice", "POST", "/module-build-service/2/module-builds/", `{"scmurl": "`+url+`?#`+commit+`", "branch": "main"}`); r.status != 403 || !strings.Contains(r.message(), "alice may not resume module build") {
+		t.Errorf("alice resubmits for f28 and f29: %d %v", r.status, r.body)
+	}
+	if r := call("", "GET", "/module-build-service/2/module-builds/?name=twocontexts&short=true", ""); r.body["meta"].(map[string]any)["total"] != float64(1) {
+		t.Errorf("builds of twocontexts after the refused submission: %v, want olga's one", r.body)
+	}
+
 	// Tokens: expired, for another audience, badly signed.
 	for what, tok := range map[string]string{
 		"expired":         iss.Sign(t, iss.Claims("alice", "rida", clk.Now().Add(-2*time.Hour))),
