@@ -59,29 +59,31 @@ func (s *Server) withAuth(next http.Handler) http.Handler {
 	})
 }
 
-// authorize checks that the request's user may do action, logging the
-// decision with the user. Without an Authenticator everything is allowed
-// and the user is nil.
+// authorize checks that the request's user may do action. An allowed
+// decision is logged here with the user; a refusal is returned, and logged
+// with the user where it is written. Without an Authenticator everything is
+// allowed and the user is nil.
 func (s *Server) authorize(r *http.Request, action rida.Action) (*rida.User, error) {
 	if s.config.Auth == nil {
 		return nil, nil
 	}
 	u := rida.UserFromContext(r.Context())
-	err := s.config.Auth.Authorize(u, action)
-	if action == rida.ActionRead && err == nil {
-		// Reads are not decisions worth a line each; the access log has them.
-		return u, nil
+	if err := s.config.Auth.Authorize(u, action); err != nil {
+		// Logged once, with the user, by writeError ("request refused").
+		return u, err
+	}
+	// Reads are many and routine: their decisions are debug lines.
+	level := slog.LevelInfo
+	if action == rida.ActionRead {
+		level = slog.LevelDebug
 	}
 	attrs := []slog.Attr{slog.String("request_id", requestID(r.Context())), slog.String("user", userName(u)),
-		slog.String("action", string(action)), slog.String("path", r.URL.Path), slog.Bool("allowed", err == nil)}
+		slog.String("action", string(action)), slog.String("path", r.URL.Path), slog.Bool("allowed", true)}
 	if u != nil {
 		attrs = append(attrs, slog.String("method", u.Method), slog.Bool("admin", u.Admin))
 	}
-	if err != nil {
-		attrs = append(attrs, slog.String("reason", rida.ErrorMessageOf(err)))
-	}
-	s.logger.LogAttrs(r.Context(), slog.LevelInfo, "authorization", attrs...)
-	return u, err
+	s.logger.LogAttrs(r.Context(), level, "authorization", attrs...)
+	return u, nil
 }
 
 func userName(u *rida.User) string {

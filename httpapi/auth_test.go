@@ -154,8 +154,9 @@ func TestServer_Auth(t *testing.T) {
 	}
 	for _, want := range []string{
 		`msg=authorization request_id=`, `user=alice action=submit path=/module-build-service/2/module-builds/ allowed=true method=test`,
-		`user=nobody action=submit path=/module-build-service/2/module-builds/ allowed=false`,
-		`msg="request refused"`, `user=bob method=PATCH path=/module-build-service/2/module-builds/7 status=403`,
+		`msg="request refused"`, `user=nobody method=POST path=/module-build-service/2/module-builds/ status=403 reason="nobody is not in any of the groups`,
+		`user=bob method=PATCH path=/module-build-service/2/module-builds/7 status=403`,
+		`user=anonymous method=POST path=/module-build-service/2/module-builds/ status=401 reason="Authentication is required`,
 	} {
 		if !strings.Contains(logs.String(), want) {
 			t.Errorf("the log lacks %q:\n%s", want, logs.String())

@@ -263,7 +263,14 @@ func (k *KDC) AddService(t testing.TB, principal string) string {
 // new file credential cache whose path it returns (KRB5CCNAME=FILE:<path>).
 func (k *KDC) Kinit(t testing.TB, principal, password string) string {
 	t.Helper()
-	path := filepath.Join(k.Dir, "ccache-"+strings.NewReplacer("/", "_", "@", "_").Replace(principal)+"-"+strconv.Itoa(int(time.Now().UnixNano()%1e9)))
+	f, err := os.CreateTemp(k.Dir, "ccache-"+strings.NewReplacer("/", "_", "@", "_").Replace(principal)+"-*")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Only the unique name is wanted: kinit writes the cache itself.
+	path := f.Name()
+	f.Close()
+	os.Remove(path)
 	if _, err := k.run(password+"\n", "kinit", "-c", "FILE:"+path, principal); err != nil {
 		t.Fatal(err)
 	}
