@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"time"
 )
 
 // Nudge is what a message from the build system is about, in the terms the
@@ -33,8 +34,54 @@ func (s *Scheduler) Nudge(ctx context.Context, n Nudge) (int, error) {
 	if err != nil {
 		return 0, fmt.Errorf("finding the module builds a message concerns: %w", err)
 	}
+	if len(ids) == 0 {
+		s.rememberEarly(n.TaskIDs)
+	}
 	for _, id := range ids {
 		s.Wake(ctx, id)
 	}
 	return len(ids), nil
+}
+
+// earlyTTL is how long a task nobody claimed is remembered: longer than
+// any submission takes to record its task id.
+const earlyTTL = 10 * time.Minute
+
+// maxEarly bounds the tasks remembered, against a flood of messages about
+// other services' tasks.
+const maxEarly = 10000
+
+// rememberEarly keeps the tasks of a message that found no build: a build
+// can finish before its submitter has recorded the task id (a fast
+// builder, a busy database), and the message about it would otherwise be
+// lost until the next reconciliation. submit looks here after recording.
+func (s *Scheduler) rememberEarly(tasks []int64) {
+	now := s.config.Now()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for id, at := range s.early {
+		if now.Sub(at) > earlyTTL || len(s.early) >= maxEarly {
+			delete(s.early, id)
+		}
+	}
+	for _, id := range tasks {
+		if id > 0 {
+			s.early[id] = now
+		}
+	}
+}
+
+// heardEarly reports whether a message about one of tasks arrived before
+// they were recorded, forgetting them.
+func (s *Scheduler) heardEarly(tasks []int64) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	heard := false
+	for _, id := range tasks {
+		if _, ok := s.early[id]; ok {
+			delete(s.early, id)
+			heard = true
+		}
+	}
+	return heard
 }

@@ -161,6 +161,9 @@ type Scheduler struct {
 	errors map[int64]int
 	// modules caches each active build's Module (see module).
 	modules map[int64]*Module
+	// early holds tasks a build-system message named before any build
+	// claimed them (see rememberEarly).
+	early map[int64]time.Time
 }
 
 // NewScheduler returns a Scheduler over store and backend.
@@ -169,6 +172,7 @@ func NewScheduler(store SchedulerStore, backend Backend, config SchedulerConfig)
 	return &Scheduler{
 		store: store, backend: backend, config: config, log: config.Logger,
 		wake: make(chan struct{}, 1), active: map[int64]bool{}, errors: map[int64]int{}, modules: map[int64]*Module{},
+		early: map[int64]time.Time{},
 	}
 }
 
@@ -879,6 +883,15 @@ func (s *Scheduler) submit(ctx context.Context, mod *Module, a action, log *slog
 		slices.SortFunc(records, func(a, b rida.ComponentTransition) int { return int(a.ID - b.ID) })
 		if _, err := s.store.TransitionComponentBuilds(ctx, records); err != nil {
 			return err
+		}
+		tasks := make([]int64, 0, len(records))
+		for _, r := range records {
+			tasks = append(tasks, r.TaskID)
+		}
+		if s.heardEarly(tasks) {
+			// A build ended before its task id was recorded: look again
+			// now, not at the next reconciliation.
+			s.Wake(ctx, mod.Build.ID)
 		}
 	}
 	return retry
