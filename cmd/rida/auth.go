@@ -124,7 +124,10 @@ var authEnv = []struct {
 }{
 	{"RIDA_AUTH", func(a *AuthConfig, v string) error { a.Methods = splitList(v); return nil }},
 	{"RIDA_AUTH_INSECURE_NO_AUTH", func(a *AuthConfig, v string) (err error) { a.InsecureNoAuth, err = strconv.ParseBool(v); return }},
+	{"RIDA_AUTH_OIDC_ISSUER", func(a *AuthConfig, v string) error { a.OIDC.Issuer = v; return nil }},
+	{"RIDA_AUTH_OIDC_AUDIENCE", func(a *AuthConfig, v string) error { a.OIDC.Audience = v; return nil }},
 	{"RIDA_AUTH_OIDC_CLIENT_SECRET", func(a *AuthConfig, v string) error { a.OIDC.ClientSecret = v; return nil }},
+	{"RIDA_AUTH_KERBEROS_KEYTAB", func(a *AuthConfig, v string) error { a.Kerberos.Keytab = v; return nil }},
 	{"RIDA_AUTH_LDAP_BIND_PASSWORD", func(a *AuthConfig, v string) error { a.LDAP.BindPassword = v; return nil }},
 	{"RIDA_TOKEN_FILE", func(a *AuthConfig, v string) error { a.Client.TokenFile = v; return nil }},
 }

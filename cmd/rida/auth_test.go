@@ -436,3 +436,32 @@ func TestCLI_Kerberos(t *testing.T) {
 		t.Errorf("garbage Negotiate token: %d %v %v", r.status, r.header, r.body)
 	}
 }
+
+// Ensure the auth settings layer like the others: file, then environment,
+// then flags, and validation names the wrong setting.
+func TestConfig_Auth(t *testing.T) {
+	file := writeFile(t, "rida.yaml", "auth:\n  method: [kerberos]\n  kerberos: {keytab: /file.keytab}\n  admin_groups: [admins]\n")
+	env := map[string]string{"RIDA_AUTH": "oidc, kerberos", "RIDA_AUTH_OIDC_ISSUER": "https://id.example.org", "RIDA_AUTH_OIDC_AUDIENCE": "rida"}
+	m := &Main{Getenv: func(k string) string { return env[k] }}
+	cmd := m.serveCmd()
+	if err := cmd.ParseFlags([]string{"--config", file, "--tls-cert", "c.pem", "--tls-key", "k.pem"}); err != nil {
+		t.Fatal(err)
+	}
+	c, err := m.loadConfig(cmd.Flags())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(c.Auth.Methods, ","); got != "oidc,kerberos" || c.Auth.Kerberos.Keytab != "/file.keytab" || c.Auth.OIDC.Issuer != "https://id.example.org" ||
+		c.Auth.TLS.Cert != "c.pem" || c.Auth.AdminGroups[0] != "admins" || !c.Auth.AnonymousReads || c.Auth.RateLimit.Limit != 60 {
+		t.Errorf("auth config = %+v", c.Auth)
+	}
+	for _, bad := range []map[string]string{
+		{"RIDA_AUTH": "none,oidc"}, {"RIDA_AUTH": "password"}, {"RIDA_AUTH": "kerberos"}, {"RIDA_AUTH": "cert"},
+	} {
+		m := &Main{Getenv: func(k string) string { return bad[k] }}
+		cmd := m.serveCmd()
+		if _, err := m.loadConfig(cmd.Flags()); err == nil || !strings.Contains(err.Error(), "auth.") {
+			t.Errorf("%v: %v, want an auth.* configuration error", bad, err)
+		}
+	}
+}
