@@ -59,9 +59,8 @@ func sourceModulemd(scm *git.Client) func(ctx context.Context, m *rida.ModuleBui
 }
 
 // kojiBackend is the Koji backend with its logged-in client. Koji says that
-// builds ended on the message bus (issue 7); until rida consumes it, the
-// scheduler learns it by polling (engine.poll), so there is nothing to
-// notify.
+// builds ended on the message bus, which the consumer of Koji's messages
+// turns into nudges (bus.koji); the backend itself has nothing to notify.
 type kojiBackend struct {
 	*koji.Backend
 	client *koji.Client

@@ -725,7 +725,7 @@ func TestServe_KillDashNine(t *testing.T) {
 	config := filepath.Join(dir, "rida.yaml")
 	// A short lease: the second process takes the build over 2s after
 	// the first stopped renewing it, instead of a minute.
-	if err := os.WriteFile(config, []byte("engine:\n  lease_ttl: 2s\n  poll: 1s\n"), 0o644); err != nil {
+	if err := os.WriteFile(config, []byte("engine:\n  lease_ttl: 2s\n  reconcile_interval: 1s\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	workdir := filepath.Join(dir, "builds")

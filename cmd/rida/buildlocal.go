@@ -146,8 +146,8 @@ func (m *Main) buildLocal(ctx context.Context, c Config, f buildLocalFlags, sour
 	if c.Engine.MaxConcurrentBuilds <= 0 {
 		c.Engine.MaxConcurrentBuilds = defaultLocalBuilds()
 	}
-	c.Engine.Poll = 2 * time.Second
-	stop, err := m.startEngine(ctx, c, db, scm, service, workdir, logger)
+	c.Engine.ReconcileInterval = 2 * time.Second
+	stop, _, err := m.startEngine(ctx, c, db, scm, service, workdir, logger)
 	if err != nil {
 		return err
 	}

@@ -46,6 +46,7 @@ type Config struct {
 	Koji    KojiConfig   `yaml:"koji"`
 	Engine  EngineConfig `yaml:"engine"`
 	Auth    AuthConfig   `yaml:"auth"`
+	Bus     BusConfig    `yaml:"bus"`
 }
 
 // LocalConfig configures the local backend.
@@ -87,8 +88,13 @@ type EngineConfig struct {
 	// MaxModuleBuilds bounds one module build's components building at
 	// once; 0 is no bound beyond its fair share.
 	MaxModuleBuilds int `yaml:"max_module_builds"`
-	// Poll is how often builds in progress are checked without a wake-up.
-	Poll time.Duration `yaml:"poll"`
+	// ReconcileInterval is how often each build in progress is checked
+	// against its backend without a wake-up (spread by ±10%); 0 chooses:
+	// 60 s, or 10 s for the Koji backend without Koji's messages.
+	ReconcileInterval time.Duration `yaml:"reconcile_interval"`
+	// StuckAfter fails a build in init, wait or build that has not changed
+	// for that long; default 7 days, negative never.
+	StuckAfter time.Duration `yaml:"stuck_after"`
 	// LeaseTTL is how long another process waits before taking over the
 	// builds of a process that stopped heartbeating.
 	LeaseTTL time.Duration `yaml:"lease_ttl"`
@@ -159,8 +165,9 @@ func DefaultConfig() Config {
 		Backend:         "local",
 		Local:           LocalConfig{WorkDir: "./rida-builds"},
 		Koji:            KojiConfig{Config: "/etc/koji.conf", Profile: "koji", CGName: "module-build-service", Arches: []string{"x86_64"}},
-		Engine:          EngineConfig{Workers: 4, MaxConcurrentBuilds: 20, Poll: 10 * time.Second, LeaseTTL: time.Minute},
+		Engine:          EngineConfig{Workers: 4, MaxConcurrentBuilds: 20, LeaseTTL: time.Minute, StuckAfter: 7 * 24 * time.Hour},
 		Auth:            defaultAuthConfig(),
+		Bus:             defaultBusConfig(),
 	}
 }
 
@@ -215,6 +222,7 @@ var envOverrides = []struct {
 	{"RIDA_LOCAL_WORKDIR", func(c *Config, v string) error { c.Local.WorkDir = v; return nil }},
 	{"RIDA_KOJI_CONFIG", func(c *Config, v string) error { c.Koji.Config = v; return nil }},
 	{"RIDA_KOJI_PROFILE", func(c *Config, v string) error { c.Koji.Profile = v; return nil }},
+	{"RIDA_BUS_URL", func(c *Config, v string) error { c.Bus.URL = v; return nil }},
 	{"RIDA_ENGINE_MAX_CONCURRENT_BUILDS", func(c *Config, v string) (err error) {
 		c.Engine.MaxConcurrentBuilds, err = strconv.Atoi(v)
 		return
@@ -264,6 +272,7 @@ func (m *Main) loadConfig(flags *pflag.FlagSet) (Config, error) {
 	set("koji-config", func() { c.Koji.Config, _ = flags.GetString("koji-config") })
 	set("koji-profile", func() { c.Koji.Profile, _ = flags.GetString("koji-profile") })
 	c.Auth.applyFlags(flags)
+	c.Bus.applyFlags(flags)
 	return c, c.Validate()
 }
 
@@ -321,8 +330,14 @@ func (c *Config) Validate() error {
 	if c.Engine.MaxModuleBuilds < 0 {
 		return bad("engine.max_module_builds", "must be 0 (no bound) or positive, not %d", c.Engine.MaxModuleBuilds)
 	}
-	if c.Engine.Poll <= 0 || c.Engine.LeaseTTL <= 0 {
-		return bad("engine.poll", "engine.poll and engine.lease_ttl must be positive durations")
+	if c.Engine.ReconcileInterval < 0 {
+		return bad("engine.reconcile_interval", "must be a positive duration (or 0 to choose), not %s", c.Engine.ReconcileInterval)
+	}
+	if c.Engine.LeaseTTL <= 0 {
+		return bad("engine.lease_ttl", "must be a positive duration, not %s", c.Engine.LeaseTTL)
+	}
+	if err := c.Bus.validate(); err != nil {
+		return err
 	}
 	if err := c.Auth.validate(); err != nil {
 		return err

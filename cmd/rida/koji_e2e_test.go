@@ -71,7 +71,7 @@ func startKojiServer(t *testing.T, hub *kojitest.FakeHub, repos, dir string) *ht
 		t.Fatal(err)
 	}
 	cfg := filepath.Join(dir, "rida.yaml")
-	if err := os.WriteFile(cfg, []byte("engine:\n  poll: 100ms\n  lease_ttl: 30s\nkoji:\n  owner: kojiadmin\n"), 0o600); err != nil {
+	if err := os.WriteFile(cfg, []byte("engine:\n  reconcile_interval: 100ms\n  lease_ttl: 30s\nkoji:\n  owner: kojiadmin\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	base, _ := runServe(t, map[string]string{"RIDA_SCM_CACHE_DIR": filepath.Join(dir, "git-cache")},

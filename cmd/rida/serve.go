@@ -39,6 +39,7 @@ func (m *Main) serveCmd() *cobra.Command {
 	cmd.Flags().String("koji-profile", "koji", "profile (section) of --koji-config (config koji.profile)")
 	cmd.Flags().Bool("no-engine", false, "serve the API only; another rida process builds (config engine.disabled)")
 	addServeAuthFlags(cmd.Flags())
+	addBusFlags(cmd.Flags())
 	cmd.Flags().String("workdir", "./rida-builds", "where the local backend writes module-<n>-<s>-<v>-<c>/results (env RIDA_LOCAL_WORKDIR)")
 	return cmd
 }
@@ -83,15 +84,26 @@ func (m *Main) serve(ctx context.Context, c Config) error {
 	if err != nil {
 		return fmt.Errorf("local.workdir: %w", err)
 	}
+	ms, err := startMessaging(c.Bus, db, logger.With("component", "bus"))
+	if err != nil {
+		return err
+	}
+	var sched *engine.Scheduler
 	if !c.Engine.Disabled {
-		stop, err := m.startEngine(ctx, c, db, scm, service, workdir, logger)
-		if err != nil {
+		var stop func()
+		if stop, sched, err = m.startEngine(ctx, c, db, scm, service, workdir, logger); err != nil {
 			return err
 		}
 		// Stopped after the HTTP server (deferred calls run in reverse),
 		// so no request finds the engine gone.
 		defer stop()
 	}
+	// The relay runs in every process, API replicas included: what it
+	// publishes twice keeps its message id.
+	busCtx, stopBus := context.WithCancel(context.WithoutCancel(ctx))
+	waitBus := ms.run(busCtx, sched)
+	defer func() { stopBus(); waitBus() }()
+	hc.Events, hc.EventsChanged, hc.TopicPrefix = db, ms.signal.Wait, c.Bus.TopicPrefix
 
 	srv := httpapi.NewServer(service, logger.With("component", "httpapi"), hc)
 	if err := srv.Open(c.Listen); err != nil {
@@ -112,14 +124,14 @@ func (m *Main) serve(ctx context.Context, c Config) error {
 // startEngine runs the scheduler with the configured backend until the returned
 // stop is called.
 func (m *Main) startEngine(ctx context.Context, c Config, db *sqlstore.DB, scm *git.Client, service *engine.Service,
-	workdir string, logger *slog.Logger) (stop func(), err error) {
+	workdir string, logger *slog.Logger) (stop func(), sched *engine.Scheduler, err error) {
 	backend, err := m.newBackend(ctx, c, workdir, scm, logger)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	sched := engine.NewScheduler(db, backend, engine.SchedulerConfig{
+	sched = engine.NewScheduler(db, backend, engine.SchedulerConfig{
 		Workers: c.Engine.Workers, MaxConcurrentBuilds: c.Engine.MaxConcurrentBuilds, MaxModuleBuilds: c.Engine.MaxModuleBuilds,
-		Poll: c.Engine.Poll, LeaseTTL: c.Engine.LeaseTTL, RPMsBase: c.SCM.RPMsBase, BaseModuleNames: c.BaseModuleNames,
+		Poll: reconcileInterval(c), StuckAfter: c.Engine.StuckAfter, LeaseTTL: c.Engine.LeaseTTL, RPMsBase: c.SCM.RPMsBase, BaseModuleNames: c.BaseModuleNames,
 		Now: m.Now, Logger: logger.With("component", "scheduler"),
 	})
 	backend.setNotify(func(id int64) { sched.Wake(context.WithoutCancel(ctx), id) })
@@ -133,7 +145,7 @@ func (m *Main) startEngine(ctx context.Context, c Config, db *sqlstore.DB, scm *
 		if err := backend.Close(); err != nil {
 			logger.Warn("closing the backend", "err", err)
 		}
-	}, nil
+	}, sched, nil
 }
 
 // requireMigrated refuses to serve on a schema with pending migrations.
