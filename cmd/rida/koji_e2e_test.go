@@ -63,6 +63,23 @@ func (b *fakeKojiBuilder) build(task kojitest.Task) (kojitest.BuildResult, error
 	}}, nil
 }
 
+// setupPlatformTag creates docs/examples/platform.yaml's koji_tag, which
+// the module's build tag inherits.
+func setupPlatformTag(t *testing.T, hub *kojitest.FakeHub) {
+	t.Helper()
+	c, err := koji.NewClient(koji.ClientConfig{HTTPClient: hub.Client(), Profile: koji.Profile{
+		Name: "setup", Server: hub.URL(), AuthType: koji.AuthPassword, User: "kojiadmin", Password: "kojiadmin"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Login(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Call(t.Context(), "createTag", "module-f40-build"); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // startKojiServer runs "rida serve --backend koji" against hub.
 func startKojiServer(t *testing.T, hub *kojitest.FakeHub, repos, dir string) *httpapi.Client {
 	t.Helper()
@@ -91,19 +108,7 @@ func kojiWorld(t *testing.T, fail ...string) (*kojitest.FakeHub, *fakeKojiBuilde
 		b.fail[p] = true
 	}
 	hub := kojitest.NewHub(t, kojitest.Options{AutoRun: true, Builder: b.build})
-	c, err := koji.NewClient(koji.ClientConfig{HTTPClient: hub.Client(), Profile: koji.Profile{
-		Name: "setup", Server: hub.URL(), AuthType: koji.AuthPassword, User: "kojiadmin", Password: "kojiadmin"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := c.Login(t.Context()); err != nil {
-		t.Fatal(err)
-	}
-	// docs/examples/platform.yaml's koji_tag: the module's build tag
-	// inherits it.
-	if _, err := c.Call(t.Context(), "createTag", "module-f40-build"); err != nil {
-		t.Fatal(err)
-	}
+	setupPlatformTag(t, hub)
 	return hub, b, exampleRepos(t)
 }
 
