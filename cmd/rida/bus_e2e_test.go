@@ -104,6 +104,21 @@ func (p *tcpProxy) restore() {
 	p.mu.Unlock()
 }
 
+// deleteExchange removes a test's exchange and queues from the broker.
+func deleteExchange(brokerURL, exchange string, queues ...string) {
+	c, err := amqp.Dial(brokerURL)
+	if err != nil {
+		return
+	}
+	defer c.Close()
+	if ch, err := c.Channel(); err == nil {
+		for _, q := range queues {
+			_, _ = ch.QueueDelete(q, false, false, false)
+		}
+		_ = ch.ExchangeDelete(exchange, false, false)
+	}
+}
+
 // kojiRunner runs every task the hub creates as soon as it says so (its
 // task.free message), as a very fast builder would, except build tasks of
 // packages in hold, which wait until released.
@@ -220,18 +235,7 @@ func TestServeKoji_MessagesOverRabbitMQ(t *testing.T) {
 	if err := ch.QueueBind(observed, "e2e.rida.#", exchange, false, nil); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() {
-		c, err := amqp.Dial(brokerURL)
-		if err != nil {
-			return
-		}
-		defer c.Close()
-		if ch, err := c.Channel(); err == nil {
-			_, _ = ch.QueueDelete(observed, false, false, false)
-			_, _ = ch.QueueDelete(kojiQueue, false, false, false)
-			_ = ch.ExchangeDelete(exchange, false, false)
-		}
-	})
+	t.Cleanup(func() { deleteExchange(brokerURL, exchange, kojiQueue, observed) })
 
 	// Koji's messages reach the broker directly, each twice (a duplicate
 	// must be harmless); rida reaches the broker through a proxy that the
