@@ -2,7 +2,10 @@ package engine_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -88,4 +91,49 @@ func TestScheduler_ReconcilerFinishesWithoutMessages(t *testing.T) {
 		}
 	}()
 	waitState(t, db, m.ID, rida.ModuleReady, 20*time.Second)
+}
+
+// failingRepoBackend is the test backend with repository regenerations
+// as tasks, the first of which fails.
+type failingRepoBackend struct {
+	*testBackend
+	mu      sync.Mutex
+	started []int64
+}
+
+func (b *failingRepoBackend) StartRepo(ctx context.Context, m *engine.Module) (int64, error) {
+	if _, err := b.testBackend.StartRepo(ctx, m); err != nil {
+		return 0, err
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	id := int64(500 + len(b.started))
+	b.started = append(b.started, id)
+	return id, nil
+}
+
+func (b *failingRepoBackend) RepoReady(ctx context.Context, m *engine.Module, task int64) (bool, error) {
+	if task == 500 {
+		return false, errors.New("newRepo task 500 failed: createrepo exited 1")
+	}
+	return true, nil
+}
+
+// TestScheduler_FailedNewRepoIsStartedAgain: a failed repository
+// regeneration is started again (MBS leaves it to a poller it never
+// schedules), and the build goes on.
+func TestScheduler_FailedNewRepoIsStartedAgain(t *testing.T) {
+	db := testStore(t)
+	b := &failingRepoBackend{testBackend: newTestBackend()}
+	b.instant = true
+	m := newModule(t, db, "repofail", fmt.Sprintf(threeBatches, "repofail"))
+	_, stop := runScheduler(t, db, b, fastConfig())
+	defer stop()
+	waitState(t, db, m.ID, rida.ModuleReady, 10*time.Second)
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	// Three batch ends (macros, a, b+c) regenerate; the first twice.
+	if want := []int64{500, 501, 502, 503}; !slices.Equal(b.started, want) {
+		t.Errorf("newRepo tasks %v, want %v", b.started, want)
+	}
 }
