@@ -61,6 +61,9 @@ type BackendConfig struct {
 	// ok is false when there is none (a YAML submission). Nil imports
 	// without modulemd.src.txt.
 	SourceModulemd func(ctx context.Context, m *rida.ModuleBuild) (data []byte, ok bool, err error)
+	// BuildLog returns the build's log (the import's build.log, type
+	// "log"); ok is false when there is none. Nil imports without it.
+	BuildLog func(ctx context.Context, m *rida.ModuleBuild) (data []byte, ok bool, err error)
 }
 
 // DefaultTagExtra is MBS's KOJI_TAG_EXTRA_OPTS (mbs.md §3.7 step 4).

@@ -26,15 +26,15 @@ import (
 //     modulemd of that arch (finalArchModulemd, mbs.md §6.3), whose rpm
 //     artifacts are the output's components;
 //   - modulemd.txt: the stored modulemd (for -devel: the same document
-//     named <name>-devel), with every rpm of the module tag as components.
+//     named <name>-devel), with every rpm of the module tag as components;
+//   - modulemd.src.txt, the module's own YAML from its repository at the
+//     built commit, when BackendConfig.SourceModulemd finds one (YAML
+//     submissions have none, as in MBS);
+//   - build.log, the build's history from BackendConfig.BuildLog (MBS
+//     uploads its per-build log file; rida's history is in the database).
 //
 // What is simplified compared with MBS, on purpose and visibly:
 //
-//   - modulemd.src.txt (the module's own YAML from its SCM at the commit)
-//     is not uploaded: the backend has no access to the module's
-//     repository. ModuleImport.SourceModulemd stays nil, which MBS also
-//     does when the file is not available.
-//   - build.log is not uploaded: rida keeps no per-build log file.
 //   - The buildroot lists no installed rpms (MBS: rpm -qa of its host) and
 //     no tools (MBS: libmodulemd's version).
 //   - The CG build is not tagged into cg_build_koji_tag (mbs.md §6.4).
@@ -291,6 +291,17 @@ func (b *Backend) importModule(ctx context.Context, mod *engine.Module, data *ta
 			files["modulemd.src.txt"] = src
 			sum := SumBytes(src)
 			in.SourceModulemd = &sum
+		}
+	}
+	if b.cfg.BuildLog != nil {
+		log, ok, err := b.cfg.BuildLog(ctx, mb)
+		if err != nil {
+			return fmt.Errorf("koji backend: build.log of %s: %w", nvr, err)
+		}
+		if ok {
+			files["build.log"] = log
+			sum := SumBytes(log)
+			in.BuildLog = &sum
 		}
 	}
 	md, err := ModuleCGMetadata(in)

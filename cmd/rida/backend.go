@@ -27,11 +27,28 @@ type engineBackend interface {
 }
 
 // newBackend makes the backend the configuration names.
-func (m *Main) newBackend(ctx context.Context, c Config, workdir string, scm *git.Client, logger *slog.Logger) (engineBackend, error) {
+func (m *Main) newBackend(ctx context.Context, c Config, workdir string, scm *git.Client, history historyReader, logger *slog.Logger) (engineBackend, error) {
 	if c.Backend == "koji" {
-		return newKojiBackend(ctx, c, workdir, scm, logger)
+		return newKojiBackend(ctx, c, workdir, scm, history, logger)
 	}
 	return newLocalBackend(workdir, scm, logger)
+}
+
+// historyReader reads a module build with its history (the store).
+type historyReader interface {
+	FindModuleBuildByID(ctx context.Context, id int64, inc rida.ModuleBuildInclude) (*rida.ModuleBuild, error)
+}
+
+// buildLog renders a build's history from the store as the import's
+// build.log.
+func buildLog(history historyReader) func(ctx context.Context, m *rida.ModuleBuild) ([]byte, bool, error) {
+	return func(ctx context.Context, m *rida.ModuleBuild) ([]byte, bool, error) {
+		full, err := history.FindModuleBuildByID(ctx, m.ID, rida.ModuleBuildInclude{StateTrace: true, Components: true, ComponentTraces: true})
+		if err != nil {
+			return nil, false, err
+		}
+		return rida.BuildLog(full), true, nil
+	}
 }
 
 // sourceModulemd reads a build's modulemd from its repository at the
@@ -76,7 +93,7 @@ func (k kojiBackend) Close() error {
 
 // newKojiBackend reads the koji.conf profile, logs in, and makes the
 // backend; module-build-macros' SRPM is built under workdir.
-func newKojiBackend(ctx context.Context, c Config, workdir string, scm *git.Client, logger *slog.Logger) (engineBackend, error) {
+func newKojiBackend(ctx context.Context, c Config, workdir string, scm *git.Client, history historyReader, logger *slog.Logger) (engineBackend, error) {
 	if err := os.MkdirAll(workdir, 0o755); err != nil {
 		return nil, fmt.Errorf("local.workdir: %w", err)
 	}
@@ -99,6 +116,7 @@ func newKojiBackend(ctx context.Context, c Config, workdir string, scm *git.Clie
 		Client: client, CGName: c.Koji.CGName, DistGit: c.Koji.DistGit, Arches: c.Koji.Arches, Owner: owner,
 		Runner:  &localbuild.ExecRunner{Home: filepath.Join(workdir, ".home"), Timeout: time.Hour, Log: logger.With("component", "exec")},
 		WorkDir: workdir, Logger: logger.With("component", "koji-backend"), SourceModulemd: sourceModulemd(scm),
+		BuildLog: buildLog(history),
 	})
 	if err != nil {
 		return nil, err

@@ -146,9 +146,15 @@ func TestServeKoji_BuildsAndImports(t *testing.T) {
 			t.Errorf("imported build %d: %+v", imp.BuildID, b)
 		}
 		names[b.Name] = true
-		for _, f := range []string{"modulemd.txt", "modulemd.src.txt", "modulemd.x86_64.txt"} {
+		for _, f := range []string{"modulemd.txt", "modulemd.src.txt", "modulemd.x86_64.txt", "build.log"} {
 			if _, ok := imp.Files[f]; !ok {
 				t.Errorf("import of %s has no %s: %v", b.Name, f, keys(imp.Files))
+			}
+		}
+		// build.log is the build's history: every component's end.
+		for _, p := range examplePackages {
+			if !strings.Contains(string(imp.Files["build.log"]), "rpms/"+p.name+" (batch ") {
+				t.Errorf("build.log of %s does not mention %s:\n%s", b.Name, p.name, imp.Files["build.log"])
 			}
 		}
 		// modulemd.src.txt is the module's file as committed.

@@ -125,7 +125,7 @@ func (m *Main) serve(ctx context.Context, c Config) error {
 // stop is called.
 func (m *Main) startEngine(ctx context.Context, c Config, db *sqlstore.DB, scm *git.Client, service *engine.Service,
 	workdir string, logger *slog.Logger) (stop func(), sched *engine.Scheduler, err error) {
-	backend, err := m.newBackend(ctx, c, workdir, scm, logger)
+	backend, err := m.newBackend(ctx, c, workdir, scm, db, logger)
 	if err != nil {
 		return nil, nil, err
 	}
