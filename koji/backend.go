@@ -521,6 +521,49 @@ func (b *Backend) RepoReady(ctx context.Context, mod *engine.Module, taskID int6
 	return b.c.RepoTaskDone(ctx, taskID)
 }
 
+// reclaim takes back a reservation this build made before a crash lost
+// its token (CGInitBuild answered, the process died before recording it):
+// Koji then refuses the NVR as "already reserved", and nothing but the
+// token could import or refund it. A BUILDING build of this content
+// generator, owned by this user, without a task, reserved after the module
+// build was submitted, can only be that reservation: it is canceled
+// (cancelBuild drops the reservation) and reserved again, which Koji
+// recycles to the same build id with a new token. Anything else keeps the
+// original error.
+func (b *Backend) reclaim(ctx context.Context, nvr rida.NVR, m *rida.ModuleBuild, taken error) (int64, string, error) {
+	var build *struct {
+		ID         int64   `xmlrpc:"id"`
+		State      int     `xmlrpc:"state"`
+		CGName     *string `xmlrpc:"cg_name"`
+		OwnerName  string  `xmlrpc:"owner_name"`
+		TaskID     *int64  `xmlrpc:"task_id"`
+		CreationTS float64 `xmlrpc:"creation_ts"`
+	}
+	if err := b.c.CallInto(ctx, &build, "getBuild", nvr.String()); err != nil {
+		return 0, "", errors.Join(taken, fmt.Errorf("looking up %s: %w", nvr, err))
+	}
+	var user struct {
+		Name string `xmlrpc:"name"`
+	}
+	if err := b.c.CallInto(ctx, &user, "getLoggedInUser"); err != nil {
+		return 0, "", errors.Join(taken, fmt.Errorf("looking up the Koji user: %w", err))
+	}
+	if build == nil {
+		return 0, "", taken
+	}
+	created := time.Unix(0, int64(build.CreationTS*1e9))
+	if build.State != int(rida.ComponentBuilding) || build.CGName == nil || *build.CGName != b.cfg.CGName ||
+		build.OwnerName != user.Name || build.TaskID != nil || created.Before(m.TimeSubmitted.Add(-time.Second)) {
+		return 0, "", taken
+	}
+	b.log.Warn("reclaiming a reservation whose token an interrupted run lost", "nvr", nvr.String(), "build_id", build.ID,
+		"reserved_at", created.UTC(), "module", m.NSVC())
+	if _, err := b.c.Call(ctx, "cancelBuild", build.ID); err != nil {
+		return 0, "", errors.Join(taken, fmt.Errorf("canceling the orphaned reservation of %s (build %d): %w", nvr, build.ID, err))
+	}
+	return b.c.CGInitBuild(ctx, b.cfg.CGName, nvr)
+}
+
 // Reserve reserves the module's NVR and its -devel twin's with
 // CGInitBuild (the seed). Scratch builds are never imported and reserve
 // nothing. When the -devel reservation fails, the module's is refunded
@@ -539,6 +582,11 @@ func (b *Backend) Reserve(ctx context.Context, mod *engine.Module) (rida.Reserva
 	ids, tokens, errs, err := b.c.CGInitBuilds(ctx, b.cfg.CGName, nvrs)
 	if err != nil {
 		return rida.Reservation{}, err
+	}
+	for i := range nvrs {
+		if errors.Is(errs[i], ErrAlreadyReserved) {
+			ids[i], tokens[i], errs[i] = b.reclaim(ctx, nvrs[i], mod.Build, errs[i])
+		}
 	}
 	if failed := errors.Join(errs...); failed != nil {
 		for i := range nvrs {

@@ -388,11 +388,14 @@ func TestBackend_Cancel(t *testing.T) {
 }
 
 // TestBackend_ReserveTaken: a taken NVR is a CodeConflict naming it; when
-// only the -devel NVR is taken, the module's reservation is refunded.
+// only the -devel NVR is taken, the module's reservation is refunded. The
+// NVRs here were reserved before the module build was submitted: someone
+// else's, never reclaimed.
 func TestBackend_ReserveTaken(t *testing.T) {
 	ctx := t.Context()
 	b, hub, c, _ := newBackend(t, kojitest.Options{})
 	mod := beModule(t)
+	mod.Build.TimeSubmitted = time.Now().Add(time.Hour)
 	develNVR := koji.ModuleNVR(mod.Build, true)
 	if _, _, err := c.CGInitBuild(ctx, koji.DefaultCGName, develNVR); err != nil {
 		t.Fatal(err)
@@ -410,10 +413,40 @@ func TestBackend_ReserveTaken(t *testing.T) {
 	if _, err := b.Reserve(ctx, other); err != nil {
 		t.Fatal(err)
 	}
+	other.Build.TimeSubmitted = time.Now().Add(time.Hour)
 	_, err = b.Reserve(ctx, other)
 	nvr := koji.ModuleNVR(other.Build, false).String()
 	if rida.ErrorCodeOf(err) != rida.CodeConflict || !strings.Contains(err.Error(), nvr) {
 		t.Fatalf("second Reserve = %v, want a conflict naming %s", err, nvr)
+	}
+}
+
+// TestBackend_ReserveReclaimsLostTokens: a crash between CGInitBuild and
+// recording its answer leaves both NVRs reserved with tokens nobody has.
+// Reserving again takes them back (same build ids, new tokens), and the
+// new tokens work.
+func TestBackend_ReserveReclaimsLostTokens(t *testing.T) {
+	ctx := t.Context()
+	b, hub, _, _ := newBackend(t, kojitest.Options{})
+	mod := beModule(t)
+	mod.Build.TimeSubmitted = time.Now().Add(-time.Minute)
+	lost, err := b.Reserve(ctx, mod) // the answer the crash lost
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, err := b.Reserve(ctx, mod)
+	if err != nil {
+		t.Fatalf("Reserve after a lost answer: %v", err)
+	}
+	if again.BuildID != lost.BuildID || again.DevelBuildID != lost.DevelBuildID || again.Token == lost.Token || again.DevelToken == lost.DevelToken {
+		t.Fatalf("reclaimed %+v after %+v: want the same builds with new tokens", again, lost)
+	}
+	mod.Build.KojiBuildID, mod.Build.KojiCGToken, mod.Build.KojiDevelBuildID, mod.Build.KojiDevelCGToken = again.BuildID, again.Token, again.DevelBuildID, again.DevelToken
+	if err := b.Refund(ctx, mod, false); err != nil {
+		t.Fatalf("refund with the new tokens: %v", err)
+	}
+	if bi := hubBuild(t, hub, koji.ModuleNVR(mod.Build, false).String()); bi.State != kojitest.BuildFailed {
+		t.Errorf("module build %d after refund, want FAILED", bi.State)
 	}
 }
 
