@@ -118,10 +118,10 @@ func NewClient(cfg ClientConfig) (*Client, error) {
 	if p.Server == "" {
 		return nil, rida.Errorf(rida.CodeInvalid, "Koji profile %q has no server", p.Name)
 	}
-	switch p.EffectiveAuthType() {
-	case AuthNone, AuthPassword, AuthSSL:
-	case AuthKerberos:
-		return nil, rida.Errorf(rida.CodeInvalid, "Koji profile %q: authtype kerberos is not supported by rida yet; use ssl (a client certificate) or password", p.Name)
+	if p.EffectiveAuthType() == AuthKerberos {
+		if err := checkKerberosProfile(p); err != nil {
+			return nil, err
+		}
 	}
 	hc := cfg.HTTPClient
 	if hc == nil {
@@ -261,6 +261,13 @@ const (
 // do posts one request, with the session headers when logged in, retrying
 // transport failures under the same callnum.
 func (c *Client) do(ctx context.Context, method, url, contentType string, body []byte, withSession bool) (any, error) {
+	return c.doAuth(ctx, method, url, contentType, body, withSession, nil)
+}
+
+// doAuth is do with authorize, when not nil, called on every attempt's
+// request (a Kerberos login's Negotiate header: a fresh authenticator each
+// time, so a retry is never a replay).
+func (c *Client) doAuth(ctx context.Context, method, url, contentType string, body []byte, withSession bool, authorize func(*http.Request) error) (any, error) {
 	var sess *session
 	var callnum int64
 	if withSession && c.LoggedIn() {
@@ -280,7 +287,7 @@ func (c *Client) do(ctx context.Context, method, url, contentType string, body [
 	}
 	backoff := c.backoff
 	for attempt := 0; ; attempt++ {
-		v, err, transient := c.post(ctx, method, url, contentType, body, sess, callnum)
+		v, err, transient := c.post(ctx, method, url, contentType, body, sess, callnum, authorize)
 		if err == nil || !transient || attempt >= c.retries || ctx.Err() != nil {
 			return v, err
 		}
@@ -297,10 +304,15 @@ func (c *Client) do(ctx context.Context, method, url, contentType string, body [
 
 // post sends one request; transient reports whether a retry may help
 // (transport errors and HTTP 5xx; never a fault or a 4xx).
-func (c *Client) post(ctx context.Context, method, url, contentType string, body []byte, sess *session, callnum int64) (any, error, bool) {
+func (c *Client) post(ctx context.Context, method, url, contentType string, body []byte, sess *session, callnum int64, authorize func(*http.Request) error) (any, error, bool) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
 	if err != nil {
 		return nil, fmt.Errorf("koji %s: %w", method, err), false
+	}
+	if authorize != nil {
+		if err := authorize(req); err != nil {
+			return nil, err, false
+		}
 	}
 	req.Header.Set("Content-Type", contentType)
 	req.Header.Set("User-Agent", c.agent)
@@ -327,8 +339,9 @@ func (c *Client) post(ctx context.Context, method, url, contentType string, body
 			return nil, rida.Errorf(rida.CodeUnavailable, "koji %s: HTTP %d: %s", method, resp.StatusCode, msg), true
 		}
 		// 400 (a request the hub cannot read), 405: rida's fault, not
-		// the hub's, so no retry makes it work.
-		return nil, fmt.Errorf("koji %s: HTTP %d: %s", method, resp.StatusCode, msg), false
+		// the hub's, so no retry makes it work. 401: the web server in
+		// front of the hub refused a login's credentials.
+		return nil, &httpStatusError{method: method, status: resp.StatusCode, msg: msg}, false
 	}
 	v, err := xmlrpc.DecodeResponse(data)
 	var fault *xmlrpc.Fault
@@ -357,8 +370,9 @@ func (c *Client) LoggedIn() bool {
 	return c.session != nil
 }
 
-// Login opens a session as the profile says: password (login) or client
-// certificate (sslLogin on <hub>/ssllogin). noauth profiles stay
+// Login opens a session as the profile says: password (login), client
+// certificate or Kerberos ticket (sslLogin on <hub>/ssllogin, the ticket
+// in an "Authorization: Negotiate" header). noauth profiles stay
 // anonymous.
 func (c *Client) Login(ctx context.Context) error {
 	c.loginMu.Lock()
@@ -375,10 +389,11 @@ func (c *Client) renew(ctx context.Context) error {
 	return c.login(ctx, true)
 }
 
-func (c *Client) login(ctx context.Context, renew bool) error {
+func (c *Client) login(ctx context.Context, renew bool) (err error) {
 	var (
 		method, url string
 		params      []any
+		authorize   func(*http.Request) error
 	)
 	kw := xmlrpc.KwArgs{}
 	switch c.profile.EffectiveAuthType() {
@@ -391,6 +406,19 @@ func (c *Client) login(ctx context.Context, renew bool) error {
 	case AuthSSL:
 		method, url = "sslLogin", c.url+"/ssllogin"
 		kw = append(kw, xmlrpc.Member{Name: "proxyuser", Value: nil})
+	case AuthKerberos:
+		// GSSAPI: the same sslLogin, with a Kerberos ticket for the hub.
+		// A new ticket for every login and renewal: the credential cache
+		// may hold a newer one by now, and a keytab always gives one.
+		method, url = "sslLogin", c.url+"/ssllogin"
+		kw = append(kw, xmlrpc.Member{Name: "proxyuser", Value: nil})
+		k, kerr := c.kerberosLogin(ctx)
+		if kerr != nil {
+			return kerr
+		}
+		defer k.close()
+		authorize = k.authorize
+		defer func() { err = k.explain(err) }()
 	}
 	if renew {
 		kw = append(kw, xmlrpc.Member{Name: "renew", Value: true})
@@ -404,7 +432,7 @@ func (c *Client) login(ctx context.Context, renew bool) error {
 	}
 	// A renewal carries the old session's headers; a first login none
 	// (the hub answers "Already logged in" to valid ones).
-	v, err := c.do(ctx, method, url, xmlContent, body, renew)
+	v, err := c.doAuth(ctx, method, url, xmlContent, body, renew, authorize)
 	if err != nil {
 		return err
 	}

@@ -308,7 +308,7 @@ func TestClient_Multicall(t *testing.T) {
 func TestNewClientRefuses(t *testing.T) {
 	for _, p := range []Profile{
 		{Name: "none"},
-		{Name: "krb", Server: "https://hub/kojihub", AuthType: AuthKerberos},
+		{Name: "krbkeytabnoprincipal", Server: "https://hub/kojihub", AuthType: AuthKerberos, Keytab: "/etc/rida.keytab"},
 		{Name: "sslnocert", Server: "https://hub/kojihub", AuthType: AuthSSL},
 		{Name: "badca", Server: "https://hub/kojihub", AuthType: AuthNone, ServerCA: "/nonexistent/ca.pem"},
 	} {

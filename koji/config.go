@@ -39,8 +39,18 @@ type Profile struct {
 	Cert, ServerCA string
 	// User and Password are for password logins (development hubs).
 	User, Password string
-	// Principal and Keytab are for kerberos logins.
+	// Principal and Keytab are for kerberos logins: with both, rida gets
+	// its ticket from the keytab as Principal; without a keytab it uses the
+	// user's FILE: credential cache (KRB5CCNAME), which must then belong to
+	// Principal when that is set.
 	Principal, Keytab string
+	// KrbService is the service part of the hub's Kerberos principal
+	// (krbservice): <KrbService>/<hub host name>. Empty is "HTTP", the
+	// service the koji client's GSSAPI login asks a ticket for.
+	KrbService string
+	// KrbCanonHost canonicalizes the hub's host name through DNS (CNAME)
+	// before making its principal (krb_canon_host).
+	KrbCanonHost bool
 	// NoSSLVerify turns off verification of the hub's certificate
 	// (no_ssl_verify); for development only.
 	NoSSLVerify bool
@@ -170,12 +180,15 @@ func ParseConfig(data []byte, source, home string) (map[string]Profile, error) {
 		p.AuthType = strings.ToLower(str("authtype"))
 		p.Cert, p.ServerCA, p.Keytab = expand(str("cert")), expand(str("serverca")), expand(str("keytab"))
 		p.User, p.Password, p.Principal = str("user"), str("password"), str("principal")
-		if e, ok := sec["no_ssl_verify"]; ok {
-			v, err := parseBool(e.value)
-			if err != nil {
-				return nil, bad(e.line, "no_ssl_verify: %v", err)
+		p.KrbService = str("krbservice")
+		for key, dst := range map[string]*bool{"no_ssl_verify": &p.NoSSLVerify, "krb_canon_host": &p.KrbCanonHost} {
+			if e, ok := sec[key]; ok {
+				v, err := parseBool(e.value)
+				if err != nil {
+					return nil, bad(e.line, "%s: %v", key, err)
+				}
+				*dst = v
 			}
-			p.NoSSLVerify = v
 		}
 		for key, dst := range map[string]*time.Duration{"timeout": &p.Timeout, "retry_interval": &p.RetryInterval} {
 			if e, ok := sec[key]; ok {

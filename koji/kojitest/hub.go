@@ -68,6 +68,14 @@ type Options struct {
 	// TLS serves https with a certificate the hub's Client trusts, and
 	// asks for client certificates on /ssllogin (see TLSClient).
 	TLS bool
+	// KerberosKeytab turns on GSSAPI logins: sslLogin on /ssllogin with
+	// "Authorization: Negotiate <token>" logs in the ticket's client
+	// principal user@REALM as the user "user", the ticket checked against
+	// this keytab's keys (e.g. HTTP/127.0.0.1@REALM; see kerberos.go).
+	KerberosKeytab string
+	// KerberosRealm is the hub's AllowedKrbRealms: principals of other
+	// realms are refused. Empty allows any realm the keytab can check.
+	KerberosRealm string
 	// TopDir is KojiDir as it shows in messages ("/mnt/koji" when empty).
 	TopDir string
 	// Builder decides the outcome of build tasks that RunTask runs; without
@@ -128,11 +136,16 @@ type FakeHub struct {
 	now    func() time.Time
 	ca     *x509.Certificate
 	caKey  *ecdsa.PrivateKey
+	krb    *kerberosAcceptor // nil without Options.KerberosKeytab
 
 	mu      sync.Mutex
 	seq     IDs
 	methods map[string]method
 	calls   []Call
+
+	// krbPrincipal is REMOTE_USER of the request being served (a valid
+	// Negotiate token's principal), krbRefused why its token was refused.
+	krbPrincipal, krbRefused string
 
 	users      map[int64]*user
 	userByName map[string]*user
@@ -326,6 +339,7 @@ func newHub(opts Options) *FakeHub {
 	h.lastEvent = h.seq.Event - 1
 	h.events[h.lastEvent] = h.clock()
 	h.caKey, h.ca = newCA()
+	h.krb = newKerberosAcceptor(opts)
 	h.seed()
 	h.register()
 	return h
@@ -454,6 +468,7 @@ func (h *FakeHub) serveRPC(w http.ResponseWriter, r *http.Request, body []byte) 
 	idx := len(h.calls) - 1
 	c := &call{h: h, method: name}
 	c.ssl, c.sslVerify = h.certUser(r)
+	h.krbPrincipal, h.krbRefused = h.krb.remoteUser(r)
 	c.rec = idx
 	v, herr := h.serveCall(c, r, name, params)
 	if herr != nil {

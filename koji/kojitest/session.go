@@ -193,6 +193,16 @@ func (h *FakeHub) registerSession() {
 		if c.loggedIn {
 			return nil, authErr("Already logged in")
 		}
+		// mod_auth_gssapi's REMOTE_USER comes first, as in Koji.
+		if u, err := c.gssapiUser(a); err != nil || u != nil {
+			if err != nil {
+				return nil, err
+			}
+			if u.status != 0 {
+				return nil, authErr("logins by %s are not allowed", u.name)
+			}
+			return c.createSession(u.id, authtypeGSSAPI, a.bool("renew")), nil
+		}
 		if c.sslVerify != "SUCCESS" {
 			return nil, authErr("could not verify client: %s", c.sslVerify)
 		}
