@@ -198,6 +198,51 @@ func TestEngineWithKoji_LostSubmissionAdopted(t *testing.T) {
 	}
 }
 
+// lostReservation loses the answer of the first CGInitBuild, as a crash
+// between Koji's reservation and rida's record of it does.
+type lostReservation struct {
+	*koji.Backend
+	mu   sync.Mutex
+	lost bool
+}
+
+func (b *lostReservation) Reserve(ctx context.Context, mod *engine.Module) (rida.Reservation, error) {
+	r, err := b.Backend.Reserve(ctx, mod)
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if err == nil && !b.lost {
+		b.lost = true
+		return rida.Reservation{}, rida.Errorf(rida.CodeUnavailable, "connection reset after CGInitBuild (builds %d, %d)", r.BuildID, r.DevelBuildID)
+	}
+	return r, err
+}
+
+// TestEngineWithKoji_LostReservationReclaimed: the reservation's answer is
+// lost; the next attempt takes the same builds back with new tokens, and
+// the module is imported into them.
+func TestEngineWithKoji_LostReservationReclaimed(t *testing.T) {
+	w := newEngineWorld(t, kojitest.Options{AutoRun: true, Builder: beBuilder}, func(b *koji.Backend) engine.Backend {
+		return &lostReservation{Backend: b}
+	})
+	got := w.wait(t, func(m *rida.ModuleBuild) bool { return m.State.Terminal() })
+	if got.State != rida.ModuleReady {
+		t.Fatalf("ended %s: %q", got.State, got.StateReason)
+	}
+	imports := w.hub.Imports()
+	if len(imports) != 2 {
+		t.Fatalf("%d imports, want 2", len(imports))
+	}
+	for _, imp := range imports {
+		if imp.BuildID != got.KojiBuildID && imp.BuildID != got.KojiDevelBuildID {
+			t.Errorf("imported build %d, reserved %d and %d", imp.BuildID, got.KojiBuildID, got.KojiDevelBuildID)
+		}
+	}
+	// Two reservations each, the first pair's canceled and recycled.
+	if n := w.hub.CountCalls("cancelBuild"); n != 2 {
+		t.Errorf("%d cancelBuild calls, want 2", n)
+	}
+}
+
 // TestEngineWithKoji_CancelRefunds cancels while a component builds: its
 // task is canceled in Koji and both reservations go back as CANCELED.
 func TestEngineWithKoji_CancelRefunds(t *testing.T) {
