@@ -20,7 +20,7 @@
 //
 // Both sides survive broker restarts and network failures: the Publisher
 // reconnects on the next Publish, the Consumer reconnects by itself, each
-// with jittered exponential backoff. The library's own (experimental)
+// with jittered exponential backoff (bus.Backoff). The library's own (experimental)
 // automatic recovery is not used: reconnecting here keeps the declared
 // topology, the backoff and the logging in one place.
 package amqp091
@@ -31,7 +31,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"math/rand/v2"
 	"net"
 	"net/url"
 	"time"
@@ -255,26 +254,3 @@ func ensureExchange(conn *connection, ch *amqp.Channel, exchange string) (*amqp.
 	}
 	return ch, nil
 }
-
-// backoff is a capped exponential backoff with jitter, so that many clients
-// cut off by one broker restart do not all reconnect in the same instant.
-type backoff struct {
-	min, max time.Duration
-	attempts int
-}
-
-// next returns the delay before the next attempt: a random duration in
-// [d/2, d], where d doubles with every failed attempt from min up to max.
-func (b *backoff) next() time.Duration {
-	d := b.min
-	for i := 0; i < b.attempts && d < b.max; i++ {
-		d *= 2
-	}
-	d = min(d, b.max)
-	b.attempts++
-	half := d / 2
-	return half + rand.N(d-half+1)
-}
-
-// reset starts over from min after a success.
-func (b *backoff) reset() { b.attempts = 0 }

@@ -10,6 +10,7 @@ import (
 	amqp "github.com/rabbitmq/amqp091-go"
 
 	"github.com/rida-build/rida"
+	"github.com/rida-build/rida/bus"
 )
 
 // ConsumerConfig says what a Consumer receives.
@@ -73,11 +74,11 @@ func (c *Consumer) Run(ctx context.Context, handle rida.MessageHandler) error {
 	if _, err := amqp.ParseURI(c.cfg.URL); err != nil {
 		return fmt.Errorf("amqp091: consumer: broker URL: %w", err)
 	}
-	bo := backoff{min: c.cfg.ReconnectMin, max: c.cfg.ReconnectMax}
+	failures := 0 // consecutive sessions that failed
 	down := false // logged once per outage
 	for {
 		err := c.session(ctx, handle, func() {
-			bo.reset()
+			failures = 0
 			if down {
 				down = false
 				c.log.Info("amqp091: consuming again", "url", c.cfg.redactedURL())
@@ -86,7 +87,8 @@ func (c *Consumer) Run(ctx context.Context, handle rida.MessageHandler) error {
 		if ctx.Err() != nil {
 			return nil
 		}
-		delay := bo.next()
+		failures++
+		delay := bus.Backoff(c.cfg.ReconnectMin, c.cfg.ReconnectMax, failures)
 		if !down {
 			down = true
 			c.log.Warn("amqp091: consumer cannot reach the broker; retrying with backoff",

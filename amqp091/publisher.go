@@ -10,6 +10,7 @@ import (
 	amqp "github.com/rabbitmq/amqp091-go"
 
 	"github.com/rida-build/rida"
+	"github.com/rida-build/rida/bus"
 )
 
 // ErrClosed is returned by Publish after Close.
@@ -33,7 +34,7 @@ type Publisher struct {
 	// Guarded by sem.
 	conn     *connection
 	ch       *amqp.Channel
-	bo       backoff
+	failures int       // consecutive failed connection attempts
 	retryAt  time.Time // no connection attempt before this time
 	lastErr  error     // why the last connection attempt failed
 	down     bool      // the broker is unreachable; logged once per outage
@@ -50,7 +51,6 @@ func NewPublisher(cfg Config) *Publisher {
 		sem:       make(chan struct{}, 1),
 		closed:    closed,
 		markClose: markClose,
-		bo:        backoff{min: cfg.ReconnectMin, max: cfg.ReconnectMax},
 	}
 }
 
@@ -134,7 +134,8 @@ func (p *Publisher) connect(ctx context.Context) error {
 			return fmt.Errorf("amqp091: %w", err)
 		}
 		p.lastErr = err
-		delay := p.bo.next()
+		p.failures++
+		delay := bus.Backoff(p.cfg.ReconnectMin, p.cfg.ReconnectMax, p.failures)
 		p.retryAt = p.cfg.Now().Add(delay)
 		if !p.down {
 			p.down = true
@@ -144,7 +145,7 @@ func (p *Publisher) connect(ctx context.Context) error {
 		return fmt.Errorf("amqp091: %w (next attempt in %s)", err, delay.Round(time.Millisecond))
 	}
 	p.conn, p.ch = conn, ch
-	p.bo.reset()
+	p.failures = 0
 	p.retryAt, p.lastErr = time.Time{}, nil
 	if p.down {
 		p.down = false

@@ -71,7 +71,7 @@
 //
 // Both sides survive broker restarts and network failures: the Publisher
 // reconnects on the next Publish, the Consumer by itself, each with jittered,
-// capped exponential backoff.
+// capped exponential backoff (bus.Backoff).
 package amqp10
 
 import (
@@ -80,7 +80,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"math/rand/v2"
 	"net/url"
 	"time"
 
@@ -235,21 +234,4 @@ func dial(ctx context.Context, ep endpoint, timeout time.Duration) (*amqp.Conn, 
 		return nil, nil, fmt.Errorf("amqp10: open session on %s: %w", ep.redacted, err)
 	}
 	return conn, sess, nil
-}
-
-// backoff returns how long to wait after the attempt-th consecutive failure
-// (1-based): min doubled per failure, capped at max, then jittered down by up
-// to half so that many clients cut off together do not return together.
-func backoff(min, max time.Duration, attempt int) time.Duration {
-	d := min
-	for i := 1; i < attempt && d < max; i++ {
-		d *= 2
-	}
-	if d > max {
-		d = max
-	}
-	if d <= 1 {
-		return d
-	}
-	return d/2 + rand.N(d/2+1)
 }

@@ -12,6 +12,7 @@ import (
 	amqp "github.com/Azure/go-amqp"
 
 	"github.com/rida-build/rida"
+	"github.com/rida-build/rida/bus"
 )
 
 // ConsumerConfig says how to reach the broker and what to receive.
@@ -99,7 +100,7 @@ func (c *Consumer) Run(ctx context.Context, handle rida.MessageHandler) error {
 			return nil
 		}
 		failures++
-		wait := backoff(c.cfg.ReconnectMin, c.cfg.ReconnectMax, failures)
+		wait := bus.Backoff(c.cfg.ReconnectMin, c.cfg.ReconnectMax, failures)
 		if !down {
 			c.log.Warn("disconnected from the broker; reconnecting", "url", ep.redacted, "err", err, "retry_in", wait)
 			down = true

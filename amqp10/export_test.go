@@ -4,5 +4,4 @@ package amqp10
 var (
 	EncodeMessage = encodeMessage
 	DecodeMessage = decodeMessage
-	Backoff       = backoff
 )

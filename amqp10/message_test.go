@@ -330,23 +330,6 @@ func TestDecodeMessage_NestedValues(t *testing.T) {
 	}
 }
 
-// Ensure the backoff grows from min, stays within max, and is jittered into
-// the upper half of each step.
-func TestBackoff(t *testing.T) {
-	min, max := 100*time.Millisecond, time.Second
-	for attempt := 1; attempt <= 12; attempt++ {
-		step := min << (attempt - 1)
-		if step > max || step <= 0 {
-			step = max
-		}
-		for range 50 {
-			if d := amqp10.Backoff(min, max, attempt); d < step/2 || d > step {
-				t.Fatalf("Backoff(%v, %v, %d) = %v, want within [%v, %v]", min, max, attempt, d, step/2, step)
-			}
-		}
-	}
-}
-
 // wireTrip encodes and decodes msg as go-amqp would on the wire, so tests see
 // the types a receiver really gets.
 func wireTrip(t *testing.T, msg *amqp.Message) *amqp.Message {

@@ -11,6 +11,7 @@ import (
 	amqp "github.com/Azure/go-amqp"
 
 	"github.com/rida-build/rida"
+	"github.com/rida-build/rida/bus"
 )
 
 // ErrClosed is returned by Publish after Close.
@@ -234,7 +235,7 @@ func (p *Publisher) broken(ctx context.Context, err error) {
 func (p *Publisher) failed(err error) {
 	p.failures++
 	p.lastErr = err
-	p.retryAt = p.cfg.Now().Add(backoff(p.cfg.ReconnectMin, p.cfg.ReconnectMax, p.failures))
+	p.retryAt = p.cfg.Now().Add(bus.Backoff(p.cfg.ReconnectMin, p.cfg.ReconnectMax, p.failures))
 }
 
 // teardown closes the connection (and with it the session and senders).

@@ -3,7 +3,6 @@ package bus
 import (
 	"context"
 	"log/slog"
-	"math/rand/v2"
 	"time"
 
 	"github.com/rida-build/rida"
@@ -33,8 +32,8 @@ type RelayConfig struct {
 	// Scan is how often the outbox is read without a signal (events
 	// committed by another process); default 1 second.
 	Scan time.Duration
-	// RetryMin and RetryMax bound the backoff after a failed publish;
-	// default 500 ms and 30 s.
+	// RetryMin and RetryMax bound the backoff after a failed publish (see
+	// Backoff); default 500 ms and 30 s.
 	RetryMin, RetryMax time.Duration
 	// Logger receives the relay's log; default discards.
 	Logger *slog.Logger
@@ -97,7 +96,7 @@ func (r *Relay) Run(ctx context.Context) error {
 		}
 		if err != nil {
 			failures++
-			d := backoff(r.cfg.RetryMin, r.cfg.RetryMax, failures)
+			d := Backoff(r.cfg.RetryMin, r.cfg.RetryMax, failures)
 			if failures == 1 {
 				r.log.WarnContext(ctx, "publishing the outbox failed; the events stay in it", "err", err, "retry_in", d)
 			} else {
@@ -151,12 +150,4 @@ func (r *Relay) Flush(ctx context.Context) (int, error) {
 		return 0, err
 	}
 	return len(events), nil
-}
-
-// backoff is the wait after the n-th consecutive failure: doubling from
-// lo up to hi, with up to a fifth of it taken off at random so that many
-// processes do not retry in step.
-func backoff(lo, hi time.Duration, n int) time.Duration {
-	d := min(lo<<min(n-1, 20), hi)
-	return d - time.Duration(rand.Int64N(int64(d)/5+1))
 }
