@@ -10,6 +10,7 @@ import (
 	amqp "github.com/rabbitmq/amqp091-go"
 
 	"github.com/rida-build/rida"
+	"github.com/rida-build/rida/bus"
 )
 
 // Header names and values of fedora-messaging's wire format
@@ -32,8 +33,8 @@ const (
 	sentAtLayout = "2006-01-02T15:04:05-07:00"
 )
 
-// maxDepth bounds the nesting of header tables and arrays converted either
-// way. Nothing sane nests deeper, and a self-containing map in
+// maxDepth bounds the nesting of the header tables and arrays published.
+// Nothing sane nests deeper, and a self-containing map in
 // rida.Message.Properties would otherwise recurse forever.
 const maxDepth = 32
 
@@ -85,26 +86,6 @@ func toTableValue(v any, depth int) (any, error) {
 	case time.Time:
 		// AMQP timestamps have whole seconds.
 		return v.UTC().Truncate(time.Second), nil
-	case int:
-		return int64(v), nil
-	case int8:
-		return int64(v), nil
-	case int16:
-		return int64(v), nil
-	case int32:
-		return int64(v), nil
-	case uint8:
-		return int64(v), nil
-	case uint16:
-		return int64(v), nil
-	case uint32:
-		return int64(v), nil
-	case uint:
-		return uintValue(uint64(v))
-	case uint64:
-		return uintValue(v)
-	case float32:
-		return float64(v), nil
 	case json.Number:
 		if i, err := v.Int64(); err == nil {
 			return i, nil
@@ -133,8 +114,9 @@ func toTableValue(v any, depth int) (any, error) {
 		return out, nil
 	}
 
-	// Typed containers (map[string]string, []string, ...) and named types
-	// over the kinds above.
+	// The other integer and float widths (int64 and float64, the tables'
+	// widest forms), typed containers (map[string]string, []string, ...)
+	// and named types over the kinds above.
 	rv := reflect.ValueOf(v)
 	switch rv.Kind() {
 	case reflect.Map:
@@ -206,7 +188,7 @@ func deliveryToMessage(d amqp.Delivery) rida.Message {
 		ID:         d.MessageId,
 		Topic:      d.RoutingKey,
 		Body:       json.RawMessage(d.Body),
-		Properties: fromTable(d.Headers, 0),
+		Properties: fromTable(d.Headers),
 		SentAt:     d.Timestamp,
 	}
 	if t, ok := sentAt(d.Headers[HeaderSentAt]); ok {
@@ -237,66 +219,29 @@ func sentAt(v any) (time.Time, bool) {
 	return time.Time{}, false
 }
 
-// fromTable converts an AMQP field table into plain Go values: string,
-// int64, float64, bool, nil, time.Time, map[string]any and []any. Byte
-// arrays become strings and decimals float64. Nil stays nil.
-func fromTable(t amqp.Table, depth int) map[string]any {
+// fromTable converts an AMQP field table into plain Go values (see
+// bus.PlainValue), with byte arrays as strings and decimals as float64. Nil
+// stays nil.
+func fromTable(t amqp.Table) map[string]any {
 	if t == nil {
 		return nil
 	}
 	out := make(map[string]any, len(t))
 	for k, v := range t {
-		out[k] = fromTableValue(v, depth+1)
+		out[k] = bus.PlainValue(v, plainTableValue)
 	}
 	return out
 }
 
-func fromTableValue(v any, depth int) any {
-	if depth > maxDepth {
-		// The library already limits how deep it decodes; this guards
-		// against tables built some other way.
-		return nil
-	}
+// plainTableValue converts the field values bus.PlainValue does not know
+// or that read better otherwise here: decimals become float64, and byte
+// arrays strings (fedora-messaging's headers are text).
+func plainTableValue(v any) (any, bool) {
 	switch v := v.(type) {
-	case nil, bool, string, int64, float64, time.Time:
-		return v
-	case int8:
-		return int64(v)
-	case int16:
-		return int64(v)
-	case int32:
-		return int64(v)
-	case int:
-		return int64(v)
-	case uint8:
-		return int64(v)
-	case uint16:
-		return int64(v)
-	case uint32:
-		return int64(v)
-	case uint64:
-		if v > math.MaxInt64 {
-			return float64(v)
-		}
-		return int64(v)
-	case float32:
-		return float64(v)
 	case []byte:
-		return string(v)
+		return string(v), true
 	case amqp.Decimal:
-		return float64(v.Value) / math.Pow10(int(v.Scale))
-	case amqp.Table:
-		return fromTable(v, depth)
-	case map[string]any:
-		return fromTable(v, depth)
-	case []any:
-		out := make([]any, len(v))
-		for i, e := range v {
-			out[i] = fromTableValue(e, depth+1)
-		}
-		return out
+		return float64(v.Value) / math.Pow10(int(v.Scale)), true
 	}
-	// Not something the library decodes; keep a printable form rather
-	// than a value of a type handlers do not expect.
-	return fmt.Sprint(v)
+	return nil, false
 }

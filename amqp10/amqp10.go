@@ -67,7 +67,7 @@
 // subject (which RabbitMQ sets to the routing key); the body is the data
 // sections, or a string or binary value; Properties are the application
 // properties as plain Go values (int64, float64, string, bool, []byte,
-// time.Time, nil); SentAt is the "sent-at" property, else creation-time.
+// time.Time, nil; see bus.PlainValue); SentAt is the "sent-at" property, else creation-time.
 //
 // Both sides survive broker restarts and network failures: the Publisher
 // reconnects on the next Publish, the Consumer by itself, each with jittered,

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"math"
 	"reflect"
 	"strconv"
 	"strings"
@@ -16,6 +15,7 @@ import (
 	amqp "github.com/Azure/go-amqp"
 
 	"github.com/rida-build/rida"
+	"github.com/rida-build/rida/bus"
 )
 
 // The application properties every sent message carries besides its own.
@@ -151,7 +151,7 @@ var errUnconvertible = errors.New("amqp10: message cannot be converted")
 //     string (protonmsg sends json.dumps(...) as one) or binary. Any other
 //     body (a map, a list, an amqp-sequence, none) is errUnconvertible.
 //   - Properties are the application properties as plain Go values (see
-//     plainValue).
+//     bus.PlainValue; UUIDs become their text).
 //   - SentAt is the "sent-at" property when it parses, else creation-time
 //     (see creationTime), else zero.
 func decodeMessage(msg *amqp.Message, topicPrefix string) (rida.Message, error) {
@@ -166,7 +166,7 @@ func decodeMessage(msg *amqp.Message, topicPrefix string) (rida.Message, error) 
 	if len(msg.ApplicationProperties) > 0 {
 		m.Properties = make(map[string]any, len(msg.ApplicationProperties))
 		for k, v := range msg.ApplicationProperties {
-			m.Properties[k] = plainValue(v, 0)
+			m.Properties[k] = bus.PlainValue(v, plainAMQP)
 		}
 	}
 	p := msg.Properties
@@ -263,97 +263,15 @@ func messageIDString(id any) string {
 		return hex.EncodeToString(id)
 	default:
 		// Not a type AMQP allows for message-id, but a peer sent it.
-		return fmt.Sprint(plainValue(id, 0))
+		return fmt.Sprint(bus.PlainValue(id, plainAMQP))
 	}
 }
 
-// maxDepth bounds the recursion of plainValue into nested maps and lists: a
-// peer could nest them deep enough to matter.
-const maxDepth = 32
-
-// plainValue converts a decoded AMQP value into a plain Go value a handler
-// can use without importing go-amqp: integers become int64 (uint64 only when
-// too large), float32 becomes float64, symbols and UUIDs become strings, maps
-// become map[string]any and lists and arrays []any. Strings, bools, float64,
-// []byte, time.Time and nil stay as they are.
-func plainValue(v any, depth int) any {
-	switch v := v.(type) {
-	case nil, string, bool, float64:
-		return v
-	case int64:
-		return v
-	case int32:
-		return int64(v)
-	case int16:
-		return int64(v)
-	case int8:
-		return int64(v)
-	case int:
-		return int64(v)
-	case uint64:
-		if v <= math.MaxInt64 {
-			return int64(v)
-		}
-		return v
-	case uint32:
-		return int64(v)
-	case uint16:
-		return int64(v)
-	case uint8:
-		return int64(v)
-	case float32:
-		return float64(v)
-	case amqp.Symbol:
-		return string(v)
-	case amqp.UUID:
-		return v.String()
-	case []byte:
-		return append([]byte(nil), v...)
-	case time.Time:
-		return v.UTC()
+// plainAMQP converts the AMQP 1.0 types bus.PlainValue does not know: a
+// UUID becomes its canonical text. (Symbols are strings to it already.)
+func plainAMQP(v any) (any, bool) {
+	if u, ok := v.(amqp.UUID); ok {
+		return u.String(), true
 	}
-	if depth >= maxDepth {
-		return fmt.Sprint(v)
-	}
-	rv := reflect.ValueOf(v)
-	switch rv.Kind() {
-	case reflect.Map:
-		out := make(map[string]any, rv.Len())
-		iter := rv.MapRange()
-		for iter.Next() {
-			k := plainValue(iter.Key().Interface(), depth+1)
-			ks, ok := k.(string)
-			if !ok {
-				ks = fmt.Sprint(k)
-			}
-			out[ks] = plainValue(iter.Value().Interface(), depth+1)
-		}
-		return out
-	case reflect.Slice, reflect.Array:
-		if rv.Type().Elem().Kind() == reflect.Uint8 && rv.Kind() == reflect.Slice {
-			// ArrayUByte and the like: binary in all but name.
-			return append([]byte(nil), rv.Bytes()...)
-		}
-		out := make([]any, rv.Len())
-		for i := range out {
-			out[i] = plainValue(rv.Index(i).Interface(), depth+1)
-		}
-		return out
-	case reflect.Pointer, reflect.Interface:
-		if rv.IsNil() {
-			return nil
-		}
-		return plainValue(rv.Elem().Interface(), depth+1)
-	case reflect.String:
-		return rv.String()
-	case reflect.Bool:
-		return rv.Bool()
-	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
-		return rv.Int()
-	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
-		return plainValue(rv.Uint(), depth+1)
-	case reflect.Float32, reflect.Float64:
-		return rv.Float()
-	}
-	return fmt.Sprint(v)
+	return nil, false
 }

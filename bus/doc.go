@@ -6,7 +6,7 @@
 //
 // The broker adapters live in their own packages (amqp091 for RabbitMQ in
 // fedora-messaging's conventions, amqp10 for UMB-style brokers and Koji's
-// protonmsg); they satisfy Publisher and share this package's Backoff
-// between connection attempts. docs/messages.md describes the topics and
-// payloads.
+// protonmsg); they satisfy Publisher, wait Backoff between connection
+// attempts, and read received properties with PlainValue. docs/messages.md
+// describes the topics and payloads.
 package bus
