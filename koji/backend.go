@@ -64,7 +64,22 @@ type BackendConfig struct {
 	// BuildLog returns the build's log (the import's build.log, type
 	// "log"); ok is false when there is none. Nil imports without it.
 	BuildLog func(ctx context.Context, m *rida.ModuleBuild) (data []byte, ok bool, err error)
+	// NoCGTag leaves the imported builds untagged; by default they are
+	// tagged into the CG build tag (MBS's KOJI_CG_TAG_BUILD, mbs.md
+	// §6.4): CGBuildTagTemplate with "{}" replaced by the stream of the
+	// first of BaseModuleNames the module buildrequires, else
+	// CGDefaultBuildTag, whichever exists first in Koji.
+	NoCGTag            bool
+	CGBuildTagTemplate string
+	CGDefaultBuildTag  string
+	BaseModuleNames    []string
 }
+
+// MBS's KOJI_CG_BUILD_TAG_TEMPLATE and KOJI_CG_DEFAULT_BUILD_TAG.
+const (
+	DefaultCGBuildTagTemplate = "{}-modular-updates-candidate"
+	DefaultCGDefaultBuildTag  = "modular-updates-candidate"
+)
 
 // DefaultTagExtra is MBS's KOJI_TAG_EXTRA_OPTS (mbs.md §3.7 step 4).
 func DefaultTagExtra() map[string]any {
@@ -116,6 +131,15 @@ func NewBackend(cfg BackendConfig) (*Backend, error) {
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.CGBuildTagTemplate == "" {
+		cfg.CGBuildTagTemplate = DefaultCGBuildTagTemplate
+	}
+	if cfg.CGDefaultBuildTag == "" {
+		cfg.CGDefaultBuildTag = DefaultCGDefaultBuildTag
+	}
+	if len(cfg.BaseModuleNames) == 0 {
+		cfg.BaseModuleNames = []string{"platform"}
 	}
 	if cfg.Poll <= 0 {
 		cfg.Poll = 2 * time.Second

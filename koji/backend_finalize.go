@@ -37,10 +37,10 @@ import (
 //
 //   - The buildroot lists no installed rpms (MBS: rpm -qa of its host) and
 //     no tools (MBS: libmodulemd's version).
-//   - The CG build is not tagged into cg_build_koji_tag (mbs.md §6.4).
 //   - The arch tables (multilib and exclusive arches, yum arch names) are
 //     a subset of pungi's, for the arches Koji module tags use.
 //
+// Both imported builds are then tagged into the CG build tag (tagCGBuilds).
 // A repeated Finalize (after a crash) skips an import Koji already has:
 // the NVR exists COMPLETE with the reserved build id.
 func (b *Backend) Finalize(ctx context.Context, mod *engine.Module, comps []*rida.ComponentBuild) error {
@@ -66,7 +66,7 @@ func (b *Backend) Finalize(ctx context.Context, mod *engine.Module, comps []*rid
 		return rida.Errorf(rida.CodeInternal, "koji backend: finalize %s: no modulemd", mb.NSVC())
 	}
 	tag := moduleTag(mb)
-	data, err := b.tagContent(ctx, tag)
+	data, err := b.tagContent(ctx, tag, b.cgTagCandidates(mb))
 	if err != nil {
 		return err
 	}
@@ -79,13 +79,61 @@ func (b *Backend) Finalize(ctx context.Context, mod *engine.Module, comps []*rid
 			return err
 		}
 	}
+	return b.tagCGBuilds(ctx, mb, data.cgTag)
+}
+
+// cgTagCandidates are the CG build tags to try, best first (mbs.md §3.7
+// step 3): the template with the stream of the first base module the
+// module buildrequires, then the default; none when tagging is off.
+func (b *Backend) cgTagCandidates(mb *rida.ModuleBuild) []string {
+	if b.cfg.NoCGTag {
+		return nil
+	}
+	var out []string
+	for _, name := range b.cfg.BaseModuleNames {
+		if br, ok := mb.BuildRequires[name]; ok && br.Stream != "" {
+			out = append(out, strings.ReplaceAll(b.cfg.CGBuildTagTemplate, "{}", br.Stream))
+			break
+		}
+	}
+	return append(out, b.cfg.CGDefaultBuildTag)
+}
+
+// tagCGBuilds tags the imported module and its -devel twin into the CG
+// build tag (mbs.md §6.4), where release tooling picks modules up. As in
+// MBS it does not wait for the tagBuild tasks: the import is done, and a
+// hub policy refusing the tag must not fail the module. A repeat after a
+// crash queues nothing twice (TagBuilds skips tagged builds and pending
+// tasks).
+func (b *Backend) tagCGBuilds(ctx context.Context, mb *rida.ModuleBuild, tag string) error {
+	if tag == "" {
+		if !b.cfg.NoCGTag {
+			b.log.Info("no CG build tag exists; the module builds stay untagged", "module", mb.NSVC(), "candidates", b.cgTagCandidates(mb))
+		}
+		return nil
+	}
+	nvrs := []string{ModuleNVR(mb, false).String(), ModuleNVR(mb, true).String()}
+	ids, err := b.c.TagBuilds(ctx, tag, nvrs)
+	if rida.ErrorCodeOf(err) == rida.CodeUnavailable {
+		return fmt.Errorf("tagging %s into %s: %w", strings.Join(nvrs, ", "), tag, err)
+	}
+	if err != nil {
+		// The hub refused (a package list, a tag policy): the module is
+		// imported, which is what the build promised; release engineers
+		// tag by hand, as with MBS, which only logs this.
+		b.log.Warn("the module builds could not be tagged into the CG build tag", "tag", tag, "nvrs", nvrs, "err", err)
+		return nil
+	}
+	b.log.Info("module builds tagged into the CG build tag", "tag", tag, "nvrs", nvrs, "tasks", ids)
 	return nil
 }
 
-// tagData is what the import reads of the module tag (mbs.md §6.1).
+// tagData is what the import reads of the module tag (mbs.md §6.1), and
+// the CG build tag the imports go to ("" for none).
 type tagData struct {
 	arches []string
 	rpms   []taggedRPM
+	cgTag  string
 }
 
 // taggedRPM is one rpm of listTaggedRPMS with what MBS adds to it.
@@ -111,19 +159,43 @@ func (r taggedRPM) component() CGComponent {
 func (r taggedRPM) nevra() string { return r.component().NEVRA() }
 
 // tagContent reads the tag's arches, its latest rpms and their headers.
-func (b *Backend) tagContent(ctx context.Context, tag string) (*tagData, error) {
+func (b *Backend) tagContent(ctx context.Context, tag string, cgCandidates []string) (*tagData, error) {
+	// One round trip: the tag, its RPMs, and which CG build tags exist.
+	calls := []xmlrpc.Call{
+		{Method: "getTag", Params: []any{tag, xmlrpc.KwArgs{{Name: "strict", Value: true}}}},
+		{Method: "listTaggedRPMS", Params: []any{tag, xmlrpc.KwArgs{{Name: "latest", Value: true}}}},
+	}
+	for _, t := range cgCandidates {
+		calls = append(calls, xmlrpc.Call{Method: "getTag", Params: []any{t}})
+	}
+	reads, err := b.c.Multicall(ctx, calls)
+	if err != nil {
+		return nil, err
+	}
 	var info struct {
 		Arches *string `xmlrpc:"arches"`
 	}
-	if err := b.c.CallInto(ctx, &info, "getTag", tag, xmlrpc.KwArgs{{Name: "strict", Value: true}}); err != nil {
+	if err := decodeResult(reads[0], "getTag", &info); err != nil {
 		return nil, err
 	}
 	d := &tagData{}
 	if info.Arches != nil {
 		d.arches = strings.Fields(*info.Arches)
 	}
+	for i, t := range cgCandidates {
+		var cg *struct {
+			ID int64 `xmlrpc:"id"`
+		}
+		if err := decodeResult(reads[2+i], "getTag", &cg); err != nil {
+			return nil, err
+		}
+		if cg != nil {
+			d.cgTag = t
+			break
+		}
+	}
 	var reply []any
-	if err := b.c.CallInto(ctx, &reply, "listTaggedRPMS", tag, xmlrpc.KwArgs{{Name: "latest", Value: true}}); err != nil {
+	if err := decodeResult(reads[1], "listTaggedRPMS", &reply); err != nil {
 		return nil, err
 	}
 	if len(reply) != 2 {
@@ -146,7 +218,7 @@ func (b *Backend) tagContent(ctx context.Context, tag string) (*tagData, error) 
 	if len(d.rpms) == 0 {
 		return d, nil
 	}
-	calls := make([]xmlrpc.Call, len(d.rpms))
+	calls = make([]xmlrpc.Call, len(d.rpms))
 	for i, r := range d.rpms {
 		headers := []any{"license"}
 		if r.Arch == "src" {

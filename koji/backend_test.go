@@ -274,8 +274,29 @@ func TestBackend_ModuleBuild(t *testing.T) {
 		t.Fatalf("RepoReady = %v, %v", ready, err)
 	}
 
+	// The CG build tag of the module's platform stream exists (the
+	// default one too: the stream's wins).
+	mod.Build.BuildRequires = map[string]rida.BuildRequire{"platform": {Stream: "f40"}}
+	for _, tag := range []string{"f40-modular-updates-candidate", "modular-updates-candidate"} {
+		if _, err := c.Call(ctx, "createTag", tag); err != nil {
+			t.Fatal(err)
+		}
+		for _, pkg := range []string{"hello", "hello-devel"} {
+			if _, err := c.Call(ctx, "packageListAdd", tag, pkg, "kojiadmin"); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
 	if err := b.Finalize(ctx, mod, comps); err != nil {
 		t.Fatal(err)
+	}
+	wantCG := []string{koji.ModuleNVR(mod.Build, false).String(), koji.ModuleNVR(mod.Build, true).String()}
+	slices.Sort(wantCG)
+	if got := hub.TaggedNVRs("f40-modular-updates-candidate"); !slices.Equal(got, wantCG) {
+		t.Errorf("tagged in the CG build tag = %v, want %v", got, wantCG)
+	}
+	if got := hub.TaggedNVRs("modular-updates-candidate"); len(got) != 0 {
+		t.Errorf("tagged in the default CG build tag too: %v", got)
 	}
 	if got := hub.TaggedNVRs(beTag); !slices.Equal(got, []string{hello.NVR}) {
 		t.Errorf("tagged in the module tag = %v, want only %s", got, hello.NVR)
@@ -333,12 +354,16 @@ func TestBackend_ModuleBuild(t *testing.T) {
 	}
 
 	// A repeated Finalize (a crash before the engine recorded done)
-	// imports nothing again.
+	// imports and tags nothing again.
+	tagTasks := len(hub.Tasks("tagBuild"))
 	if err := b.Finalize(ctx, mod, comps); err != nil {
 		t.Fatal(err)
 	}
 	if n := len(hub.Imports()); n != 2 {
 		t.Errorf("%d imports after a second Finalize, want 2", n)
+	}
+	if n := len(hub.Tasks("tagBuild")); n != tagTasks {
+		t.Errorf("%d tagBuild tasks after a second Finalize, %d before", n, tagTasks)
 	}
 }
 

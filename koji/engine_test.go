@@ -327,3 +327,23 @@ func TestEngineWithKoji_SweptReservation(t *testing.T) {
 	}
 	t.Logf("state_reason: %s", got.StateReason)
 }
+
+// TestEngineWithKoji_CGTagRefused: a CG build tag whose package list
+// lacks the module (Koji refuses tagBuild) leaves the imported module
+// untagged and ready, not failing or retried forever.
+func TestEngineWithKoji_CGTagRefused(t *testing.T) {
+	w := newEngineWorld(t, kojitest.Options{AutoRun: true, Builder: beBuilder}, func(b *koji.Backend) engine.Backend { return b })
+	if _, err := adminClient(t, w.hub).Call(t.Context(), "createTag", "modular-updates-candidate"); err != nil {
+		t.Fatal(err)
+	}
+	got := w.wait(t, func(m *rida.ModuleBuild) bool { return m.State.Terminal() })
+	if got.State != rida.ModuleReady {
+		t.Fatalf("ended %s: %q", got.State, got.StateReason)
+	}
+	if len(w.hub.Imports()) != 2 {
+		t.Errorf("%d imports, want 2", len(w.hub.Imports()))
+	}
+	if tagged := w.hub.TaggedNVRs("modular-updates-candidate"); len(tagged) != 0 {
+		t.Errorf("tagged %v despite the package list", tagged)
+	}
+}

@@ -116,7 +116,8 @@ func newKojiBackend(ctx context.Context, c Config, workdir string, scm *git.Clie
 		Client: client, CGName: c.Koji.CGName, DistGit: c.Koji.DistGit, Arches: c.Koji.Arches, Owner: owner,
 		Runner:  &localbuild.ExecRunner{Home: filepath.Join(workdir, ".home"), Timeout: time.Hour, Log: logger.With("component", "exec")},
 		WorkDir: workdir, Logger: logger.With("component", "koji-backend"), SourceModulemd: sourceModulemd(scm),
-		BuildLog: buildLog(history),
+		BuildLog: buildLog(history), NoCGTag: !c.Koji.CGTagBuild, CGBuildTagTemplate: c.Koji.CGBuildTagTemplate,
+		CGDefaultBuildTag: c.Koji.CGDefaultBuildTag, BaseModuleNames: c.BaseModuleNames,
 	})
 	if err != nil {
 		return nil, err

@@ -14,6 +14,7 @@ import (
 
 	"github.com/rida-build/rida"
 	"github.com/rida-build/rida/httpapi"
+	"github.com/rida-build/rida/koji"
 	"github.com/spf13/pflag"
 	"go.yaml.in/yaml/v3"
 )
@@ -72,6 +73,12 @@ type KojiConfig struct {
 	Owner string `yaml:"owner"`
 	// Arches are the module tags' arches.
 	Arches []string `yaml:"arches"`
+	// CGTagBuild tags imported modules into the CG build tag:
+	// CGBuildTagTemplate with {} replaced by the platform stream, else
+	// CGDefaultBuildTag (MBS's KOJI_CG_TAG_BUILD and its two settings).
+	CGTagBuild         bool   `yaml:"cg_tag_build"`
+	CGBuildTagTemplate string `yaml:"cg_build_tag_template"`
+	CGDefaultBuildTag  string `yaml:"cg_default_build_tag"`
 }
 
 // EngineConfig tunes the scheduler (engine.SchedulerConfig).
@@ -164,10 +171,11 @@ func DefaultConfig() Config {
 		BaseModuleNames: []string{"platform"},
 		Backend:         "local",
 		Local:           LocalConfig{WorkDir: "./rida-builds"},
-		Koji:            KojiConfig{Config: "/etc/koji.conf", Profile: "koji", CGName: "module-build-service", Arches: []string{"x86_64"}},
-		Engine:          EngineConfig{Workers: 4, MaxConcurrentBuilds: 20, LeaseTTL: time.Minute, StuckAfter: 7 * 24 * time.Hour},
-		Auth:            defaultAuthConfig(),
-		Bus:             defaultBusConfig(),
+		Koji: KojiConfig{Config: "/etc/koji.conf", Profile: "koji", CGName: "module-build-service", Arches: []string{"x86_64"},
+			CGTagBuild: true, CGBuildTagTemplate: koji.DefaultCGBuildTagTemplate, CGDefaultBuildTag: koji.DefaultCGDefaultBuildTag},
+		Engine: EngineConfig{Workers: 4, MaxConcurrentBuilds: 20, LeaseTTL: time.Minute, StuckAfter: 7 * 24 * time.Hour},
+		Auth:   defaultAuthConfig(),
+		Bus:    defaultBusConfig(),
 	}
 }
 
