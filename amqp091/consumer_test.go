@@ -15,6 +15,7 @@ import (
 
 	"github.com/rida-build/rida"
 	"github.com/rida-build/rida/amqp091"
+	"github.com/rida-build/rida/internal/tcpproxy"
 )
 
 // recorder is a handler that records what it was given and can fail
@@ -253,8 +254,8 @@ func TestConnectionLoss(t *testing.T) {
 	a.deleteQueueAtCleanup(consumerQueue)
 
 	// One proxy each, to cut the publisher alone.
-	pxPub, pubURL := startProxy(t, url)
-	pxCon, conURL := startProxy(t, url)
+	pxPub, pubURL := tcpproxy.ForURL(t, url, "5672")
+	pxCon, conURL := tcpproxy.ForURL(t, url, "5672")
 	log, logs := newTestLogger(t)
 	cfg := amqp091.Config{
 		Logger:       log,
@@ -282,17 +283,17 @@ func TestConnectionLoss(t *testing.T) {
 	waitFor(t, "the messages before the outage", func() bool { return rec.hasHandled(before...) })
 
 	// The broker's confirm never arrives: the connection breaks first.
-	pxPub.cutOnReply()
+	pxPub.CutOnReply()
 	if err := pub.Publish(t.Context(), messages(topic, ids("unconfirmed", 3))); err == nil {
 		t.Fatal("Publish whose confirms were cut off = nil, want an error")
 	} else {
 		t.Logf("Publish without confirms: %v", err)
 	}
-	pxPub.restore()
+	pxPub.Restore()
 
 	// Cut in the middle of a batch (about 100 of its 500 messages through).
 	mid := ids("mid", 500)
-	pxPub.cutAfterBytes(20_000)
+	pxPub.CutAfter(20_000)
 	if err := pub.Publish(t.Context(), messages(topic, mid)); err == nil {
 		t.Fatal("Publish of a batch cut in the middle = nil, want an error")
 	} else {
@@ -300,8 +301,8 @@ func TestConnectionLoss(t *testing.T) {
 	}
 
 	// An outage: both proxies refuse connections for a while.
-	pxPub.cut()
-	pxCon.cut()
+	pxPub.Cut()
+	pxCon.Cut()
 	during := ids("during", 3)
 	for i := range 3 {
 		err := pub.Publish(t.Context(), messages(topic, during))
@@ -310,8 +311,8 @@ func TestConnectionLoss(t *testing.T) {
 		}
 		t.Logf("Publish while unreachable: %v", err)
 	}
-	pxPub.restore()
-	pxCon.restore()
+	pxPub.Restore()
+	pxCon.Restore()
 
 	after := ids("after", 10)
 	waitFor(t, "Publish to succeed after the outage", func() bool {

@@ -16,6 +16,7 @@ import (
 
 	"github.com/rida-build/rida"
 	"github.com/rida-build/rida/amqp091"
+	"github.com/rida-build/rida/internal/tcpproxy"
 )
 
 // Ensure a published message reaches a queue bound with its topic, with
@@ -164,33 +165,11 @@ func (c *fakeClock) Add(d time.Duration) {
 // it tries again after the window. No broker needed.
 func TestPublisher_Backoff(t *testing.T) {
 	checkGoroutines(t)
-	// A "broker" that hangs up on every connection, counting them.
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var mu sync.Mutex
-	accepts := 0
-	var wg sync.WaitGroup
-	wg.Go(func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			mu.Lock()
-			accepts++
-			mu.Unlock()
-			_ = c.Close()
-		}
-	})
-	t.Cleanup(func() { _ = ln.Close(); wg.Wait() })
-	attempts := func() int { mu.Lock(); defer mu.Unlock(); return accepts }
-
+	down := tcpproxy.Down(t) // hangs up on every connection, counting them
 	clock := &fakeClock{now: time.Date(2026, 11, 21, 18, 0, 0, 0, time.UTC)}
 	log, _ := newTestLogger(t)
 	pub := amqp091.NewPublisher(amqp091.Config{
-		URL:          "amqp://guest:guest@" + ln.Addr().String() + "/",
+		URL:          "amqp://guest:guest@" + down.Addr() + "/",
 		ReconnectMin: time.Second,
 		ReconnectMax: 4 * time.Second,
 		Logger:       log,
@@ -202,21 +181,21 @@ func TestPublisher_Backoff(t *testing.T) {
 	if err := pub.Publish(t.Context(), msgs); err == nil {
 		t.Fatal("Publish with no broker = nil, want an error")
 	}
-	if got := attempts(); got != 1 {
+	if got := down.Refused(); got != 1 {
 		t.Fatalf("connection attempts = %d, want 1", got)
 	}
-	err = pub.Publish(t.Context(), msgs)
+	err := pub.Publish(t.Context(), msgs)
 	if err == nil || !strings.Contains(err.Error(), "next attempt at 2026-11-21T18:00:0") {
 		t.Errorf("Publish within the backoff window = %v, want an error saying when it retries", err)
 	}
-	if got := attempts(); got != 1 {
+	if got := down.Refused(); got != 1 {
 		t.Errorf("connection attempts within the backoff window = %d, want still 1", got)
 	}
 	clock.Add(time.Second + time.Millisecond) // past the first delay, at most ReconnectMin
 	if err := pub.Publish(t.Context(), msgs); err == nil {
 		t.Fatal("Publish with no broker = nil, want an error")
 	}
-	if got := attempts(); got != 2 {
+	if got := down.Refused(); got != 2 {
 		t.Errorf("connection attempts after the window = %d, want 2", got)
 	}
 }

@@ -16,6 +16,7 @@ import (
 
 	"github.com/rida-build/rida"
 	"github.com/rida-build/rida/amqp10"
+	"github.com/rida-build/rida/internal/tcpproxy"
 )
 
 // Ensure a published message arrives with its body, ID, topic, properties
@@ -254,8 +255,7 @@ func TestReconnect(t *testing.T) {
 	t.Parallel()
 	url := brokerURL(t)
 	root := uniqueTopic(t)
-	px := startProxy(t, brokerHostPort(t, url))
-	purl := px.url(t, url)
+	px, purl := tcpproxy.ForURL(t, url, "5672")
 	log, logs := newLogger(t)
 	fast := amqp10.Config{URL: purl, Logger: log, ReconnectMin: 20 * time.Millisecond, ReconnectMax: 100 * time.Millisecond, ConnectTimeout: 2 * time.Second}
 
@@ -265,7 +265,7 @@ func TestReconnect(t *testing.T) {
 	runConsumer(t, amqp10.NewConsumer(amqp10.ConsumerConfig{Config: fast, Sources: []string{"/topic/" + root + ".#"}}), got.handle)
 	waitConsuming(t, p, root+".probe", got)
 
-	px.cut()
+	px.Cut()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	msg := []rida.Message{{ID: "during", Topic: root + ".x", Body: []byte("{}")}}
@@ -277,13 +277,13 @@ func TestReconnect(t *testing.T) {
 		if err := p.Publish(ctx, msg); err == nil {
 			return errors.New("Publish returned nil while the broker is unreachable")
 		}
-		if n := px.refusedCount(); n < 4 {
+		if n := px.Refused(); n < 4 {
 			return fmt.Errorf("%d refused connections: %w", n, errNotYet)
 		}
 		return nil
 	})
 
-	px.restore()
+	px.Restore()
 	for i, found := 0, false; !found; i++ {
 		// The publisher may still be in its backoff, the consumer's new
 		// queue not yet bound: retry both until a message gets through.

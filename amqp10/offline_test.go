@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"log/slog"
-	"net"
 	"strings"
 	"sync"
 	"testing"
@@ -12,48 +11,8 @@ import (
 
 	"github.com/rida-build/rida"
 	"github.com/rida-build/rida/amqp10"
+	"github.com/rida-build/rida/internal/tcpproxy"
 )
-
-// deadBroker is a TCP listener that accepts connections and closes them at
-// once: a broker that is down, counted.
-type deadBroker struct {
-	ln    net.Listener
-	mu    sync.Mutex
-	dials int
-	done  chan struct{}
-}
-
-func startDeadBroker(t *testing.T) *deadBroker {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	b := &deadBroker{ln: ln, done: make(chan struct{})}
-	go func() {
-		defer close(b.done)
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			b.mu.Lock()
-			b.dials++
-			b.mu.Unlock()
-			c.Close()
-		}
-	}()
-	t.Cleanup(func() { ln.Close(); <-b.done })
-	return b
-}
-
-func (b *deadBroker) url() string { return "amqp://guest:guest@" + b.ln.Addr().String() }
-
-func (b *deadBroker) count() int {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.dials
-}
 
 // fakeClock is a settable Config.Now.
 type fakeClock struct {
@@ -77,9 +36,9 @@ func (c *fakeClock) Add(d time.Duration) {
 // fails fast, saying when it will try again, and that it tries again after.
 func TestPublish_BackoffFailsFast(t *testing.T) {
 	t.Parallel()
-	b := startDeadBroker(t)
+	b := tcpproxy.Down(t)
 	clock := &fakeClock{now: time.Date(2026, 11, 21, 12, 0, 0, 0, time.UTC)}
-	p := amqp10.NewPublisher(amqp10.Config{URL: b.url(), Now: clock.Now, ReconnectMin: time.Minute, ReconnectMax: time.Hour})
+	p := amqp10.NewPublisher(amqp10.Config{URL: "amqp://guest:guest@" + b.Addr(), Now: clock.Now, ReconnectMin: time.Minute, ReconnectMax: time.Hour})
 	defer p.Close()
 	ctx := context.Background()
 	msgs := []rida.Message{{ID: "1", Topic: "t", Body: []byte("{}")}}
@@ -87,21 +46,21 @@ func TestPublish_BackoffFailsFast(t *testing.T) {
 	if err := p.Publish(ctx, msgs); err == nil {
 		t.Fatal("Publish to a dead broker returned nil")
 	}
-	if got := b.count(); got != 1 {
+	if got := b.Refused(); got != 1 {
 		t.Fatalf("%d connection attempts, want 1", got)
 	}
 	err := p.Publish(ctx, msgs)
 	if err == nil || !strings.Contains(err.Error(), "next connection attempt at 2026-11-21T12:0") {
 		t.Fatalf("Publish during the backoff: err = %v, want one saying when it retries", err)
 	}
-	if got := b.count(); got != 1 {
+	if got := b.Refused(); got != 1 {
 		t.Fatalf("%d connection attempts during the backoff, want still 1", got)
 	}
 	clock.Add(time.Minute) // the first backoff is at most ReconnectMin
 	if err := p.Publish(ctx, msgs); err == nil || strings.Contains(err.Error(), "next connection attempt") {
 		t.Fatalf("Publish after the backoff: err = %v, want a new failed attempt", err)
 	}
-	if got := b.count(); got != 2 {
+	if got := b.Refused(); got != 2 {
 		t.Fatalf("%d connection attempts after the backoff, want 2", got)
 	}
 }
@@ -110,15 +69,15 @@ func TestPublish_BackoffFailsFast(t *testing.T) {
 // empty batch, respects ctx, and fails with ErrClosed after Close.
 func TestPublish_LocalErrors(t *testing.T) {
 	t.Parallel()
-	b := startDeadBroker(t)
-	p := amqp10.NewPublisher(amqp10.Config{URL: b.url()})
+	b := tcpproxy.Down(t)
+	p := amqp10.NewPublisher(amqp10.Config{URL: "amqp://guest:guest@" + b.Addr()})
 	if err := p.Publish(context.Background(), nil); err != nil {
 		t.Errorf("empty batch: %v", err)
 	}
 	if err := p.Publish(context.Background(), []rida.Message{{ID: "no-topic"}}); err == nil {
 		t.Error("a message without topic was published")
 	}
-	if got := b.count(); got != 0 {
+	if got := b.Refused(); got != 0 {
 		t.Errorf("%d connection attempts for batches that need none", got)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
@@ -148,8 +107,8 @@ func TestPublish_LocalErrors(t *testing.T) {
 func TestConsumer_RunConfigAndShutdown(t *testing.T) {
 	t.Parallel()
 	noop := func(context.Context, rida.Message) error { return nil }
-	b := startDeadBroker(t)
-	if err := amqp10.NewConsumer(amqp10.ConsumerConfig{Config: amqp10.Config{URL: b.url()}}).Run(context.Background(), noop); err == nil {
+	b := tcpproxy.Down(t)
+	if err := amqp10.NewConsumer(amqp10.ConsumerConfig{Config: amqp10.Config{URL: "amqp://guest:guest@" + b.Addr()}}).Run(context.Background(), noop); err == nil {
 		t.Error("Run without sources returned nil")
 	}
 	if err := amqp10.NewConsumer(amqp10.ConsumerConfig{Config: amqp10.Config{URL: "::"}, Sources: []string{"/queue/q"}}).Run(context.Background(), noop); err == nil {
@@ -158,14 +117,14 @@ func TestConsumer_RunConfigAndShutdown(t *testing.T) {
 
 	log, logs := newLogger(t)
 	c := amqp10.NewConsumer(amqp10.ConsumerConfig{
-		Config:  amqp10.Config{URL: b.url(), Logger: log, ReconnectMin: time.Millisecond, ReconnectMax: 5 * time.Millisecond},
+		Config:  amqp10.Config{URL: "amqp://guest:guest@" + b.Addr(), Logger: log, ReconnectMin: time.Millisecond, ReconnectMax: 5 * time.Millisecond},
 		Sources: []string{"/queue/q"},
 	})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- c.Run(ctx, noop) }()
 	eventually(t, "reconnect attempts", func() error {
-		if b.count() < 3 {
+		if b.Refused() < 3 {
 			return errNotYet
 		}
 		return nil

@@ -12,9 +12,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"io"
-	"net"
-	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
@@ -29,6 +26,7 @@ import (
 	"github.com/rida-build/rida/amqp10"
 	"github.com/rida-build/rida/bus"
 	"github.com/rida-build/rida/httpapi"
+	"github.com/rida-build/rida/internal/tcpproxy"
 	"github.com/rida-build/rida/internal/xmlrpc"
 	"github.com/rida-build/rida/koji/kojitest"
 )
@@ -37,71 +35,6 @@ func randomName(prefix string) string {
 	b := make([]byte, 4)
 	_, _ = rand.Read(b)
 	return prefix + hex.EncodeToString(b)
-}
-
-// tcpProxy forwards connections to target until cut, which closes them
-// and refuses new ones until restore: what a broker restart looks like to
-// its clients, without stopping the broker other tests share.
-type tcpProxy struct {
-	ln     net.Listener
-	target string
-	mu     sync.Mutex
-	down   bool
-	conns  []net.Conn
-}
-
-func newTCPProxy(t *testing.T, target string) *tcpProxy {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := &tcpProxy{ln: ln, target: target}
-	t.Cleanup(func() { ln.Close(); p.cut() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			p.mu.Lock()
-			down := p.down
-			p.mu.Unlock()
-			if down {
-				c.Close()
-				continue
-			}
-			up, err := net.Dial("tcp", target)
-			if err != nil {
-				c.Close()
-				continue
-			}
-			p.mu.Lock()
-			p.conns = append(p.conns, c, up)
-			p.mu.Unlock()
-			go func() { _, _ = io.Copy(up, c); up.Close() }()
-			go func() { _, _ = io.Copy(c, up); c.Close() }()
-		}
-	}()
-	return p
-}
-
-func (p *tcpProxy) addr() string { return p.ln.Addr().String() }
-
-func (p *tcpProxy) cut() {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.down = true
-	for _, c := range p.conns {
-		c.Close()
-	}
-	p.conns = nil
-}
-
-func (p *tcpProxy) restore() {
-	p.mu.Lock()
-	p.down = false
-	p.mu.Unlock()
 }
 
 // deleteExchange removes a test's exchange and queues from the broker.
@@ -250,14 +183,7 @@ func TestServeKoji_MessagesOverRabbitMQ(t *testing.T) {
 			}
 		}
 	})
-	broker, err := url.Parse(brokerURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	proxy := newTCPProxy(t, broker.Host)
-	proxiedURL := *broker
-	proxiedURL.Host = proxy.addr()
-	proxied := proxiedURL.String()
+	proxy, proxied := tcpproxy.ForURL(t, brokerURL, "5672")
 	release := make(chan struct{})
 	runner.mu.Lock()
 	runner.hold["hello"] = release
@@ -276,10 +202,10 @@ func TestServeKoji_MessagesOverRabbitMQ(t *testing.T) {
 	waitBuild(t, client, m.ID, 2*time.Minute, "hello building", func(b *rida.ModuleBuild) bool {
 		return byPackage(b)["hello"] != nil && byPackage(b)["hello"].TaskID != 0 || b.State.Terminal()
 	})
-	proxy.cut()
+	proxy.Cut()
 	close(release)
 	time.Sleep(1500 * time.Millisecond) // the outage; no assertion hangs on it
-	proxy.restore()
+	proxy.Restore()
 
 	got := waitBuild(t, client, m.ID, 2*time.Minute, "end", func(b *rida.ModuleBuild) bool { return b.State.Terminal() })
 	if got.State != rida.ModuleReady {
