@@ -5,8 +5,12 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/rida-build/rida"
 	"github.com/rida-build/rida/auth"
@@ -82,5 +86,43 @@ func TestKerberos_Authenticate(t *testing.T) {
 	elsewhere := strings.Replace(serve(other).URL, "127.0.0.1", "localhost", 1)
 	if got := get(t, withTicket, elsewhere, ""); !strings.HasPrefix(got, "unauthorized: The Kerberos ticket was refused") {
 		t.Errorf("ticket for another service: %q, want unauthorized", got)
+	}
+}
+
+// TestKerberosClient_Cache: the client side reads what kinit wrote, with a
+// krb5.conf gokrb5 only partly understands, and says so when the ticket
+// has expired instead of letting the server refuse it.
+func TestKerberosClient_Cache(t *testing.T) {
+	kdc := krb5test.Start(t)
+	kdc.AddUser(t, "alice", "alice-pw")
+	conf, err := os.ReadFile(kdc.ConfigPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// An MIT-only directive in a realm block: gokrb5 reports it, MIT's
+	// tools ignore it, and so must rida.
+	withV4 := filepath.Join(t.TempDir(), "krb5.conf")
+	patched := strings.Replace(string(conf), "\t\tkdc = ", "\t\tv4_realm = RIDA.TEST\n\t\tkdc = ", 1)
+	if patched == string(conf) {
+		t.Fatal("the test KDC's krb5.conf has no realm kdc line to patch")
+	}
+	if err := os.WriteFile(withV4, []byte(patched), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := auth.KerberosClient("FILE:"+kdc.Kinit(t, "alice", "alice-pw"), withV4); err != nil {
+		t.Errorf("with an unsupported directive: %v", err)
+	}
+
+	short := filepath.Join(t.TempDir(), "ccache")
+	cmd := exec.Command("kinit", "-l", "2s", "-c", "FILE:"+short, "alice")
+	cmd.Env = kdc.Env()
+	cmd.Stdin = strings.NewReader("alice-pw\n")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("kinit: %v\n%s", err, out)
+	}
+	time.Sleep(3 * time.Second) // the ticket's lifetime, not a measurement
+	_, err = auth.KerberosClient("FILE:"+short, kdc.ConfigPath)
+	if err == nil || !strings.Contains(err.Error(), "expired at") || !strings.Contains(err.Error(), "run kinit alice@"+kdc.Realm) {
+		t.Errorf("expired ticket: %v", err)
 	}
 }

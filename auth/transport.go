@@ -1,16 +1,20 @@
 package auth
 
 import (
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/jcmturner/gokrb5/v8/client"
 	"github.com/jcmturner/gokrb5/v8/config"
 	"github.com/jcmturner/gokrb5/v8/credentials"
+	"github.com/jcmturner/gokrb5/v8/iana/nametype"
 	"github.com/jcmturner/gokrb5/v8/spnego"
+	"github.com/jcmturner/gokrb5/v8/types"
 )
 
 // BearerTransport adds "Authorization: Bearer <Token>" to every request.
@@ -75,7 +79,10 @@ func ServiceSPN(u *url.URL) string { return "HTTP/" + u.Hostname() }
 // not readable from Go.
 func KerberosClient(ccache, confPath string) (*client.Client, error) {
 	cfg, err := config.Load(confPath)
-	if err != nil {
+	// gokrb5 reports directives it does not know (v4_* entries, say) but
+	// returns a usable configuration, as MIT's tools would use it.
+	var unsupported config.UnsupportedDirective
+	if err != nil && !errors.As(err, &unsupported) {
 		return nil, fmt.Errorf("read %s: %w", confPath, err)
 	}
 	path, ok := strings.CutPrefix(ccache, "FILE:")
@@ -85,6 +92,13 @@ func KerberosClient(ccache, confPath string) (*client.Client, error) {
 	cc, err := credentials.LoadCCache(path)
 	if err != nil {
 		return nil, fmt.Errorf("read kerberos credential cache %s (run kinit first): %w", path, err)
+	}
+	// An expired TGT would only show as the server's refusal; say it here.
+	realm := cc.GetClientRealm()
+	tgt, ok := cc.GetEntry(types.PrincipalName{NameType: nametype.KRB_NT_SRV_INST, NameString: []string{"krbtgt", realm}})
+	if ok && !tgt.EndTime.After(time.Now()) {
+		return nil, fmt.Errorf("the Kerberos ticket in %s expired at %s: run kinit %s@%s", path,
+			tgt.EndTime.UTC().Format(time.RFC3339), cc.GetClientPrincipalName().PrincipalNameString(), realm)
 	}
 	cl, err := client.NewFromCCache(cc, cfg, client.DisablePAFXFAST(true))
 	if err != nil {
