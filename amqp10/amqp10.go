@@ -78,7 +78,6 @@ import (
 	"context"
 	"crypto/tls"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/url"
 	"time"
@@ -158,7 +157,7 @@ func (cfg Config) withDefaults() Config {
 		cfg.ReconnectMax = cfg.ReconnectMin
 	}
 	if cfg.Logger == nil {
-		cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now

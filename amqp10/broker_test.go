@@ -31,14 +31,7 @@ func TestPublishConsume(t *testing.T) {
 	// publish, so its queue is bound when the message is routed.
 	raw := rawReceiver(t, url, "/topic/"+root+".#")
 
-	p := amqp10.NewPublisher(amqp10.Config{URL: url, Logger: log})
-	t.Cleanup(func() { p.Close() })
-	got := newReceived()
-	runConsumer(t, amqp10.NewConsumer(amqp10.ConsumerConfig{
-		Config:  amqp10.Config{URL: url, Logger: log},
-		Sources: []string{"/topic/" + root + ".#"},
-	}), got.handle)
-	waitConsuming(t, p, root+".probe", got)
+	p, got := startPubSub(t, amqp10.Config{URL: url, Logger: log}, root)
 
 	sentAt := time.Date(2026, 11, 21, 12, 0, 0, 123456789, time.UTC)
 	m := rida.Message{
@@ -148,16 +141,9 @@ func TestConsumer_KojiMessage(t *testing.T) {
 	url := brokerURL(t)
 	root := uniqueTopic(t)
 	log, _ := newLogger(t)
-	p := amqp10.NewPublisher(amqp10.Config{URL: url, Logger: log})
-	t.Cleanup(func() { p.Close() })
-	got := newReceived()
 	// Like protonmsg with topic_prefix = /topic/<root>: addresses are
 	// "<prefix>.build.complete".
-	runConsumer(t, amqp10.NewConsumer(amqp10.ConsumerConfig{
-		Config:  amqp10.Config{URL: url, Logger: log},
-		Sources: []string{"/topic/" + root + ".#"},
-	}), got.handle)
-	waitConsuming(t, p, root+".probe", got)
+	_, got := startPubSub(t, amqp10.Config{URL: url, Logger: log}, root)
 
 	body := `{"attribute": "state", "old": 0, "new": 1, "info": {"id": 12, "name": "testmodule", "version": "master", "release": "20261121.c0ffee", "state": 1, "extra": {"typeinfo": {"module": {"name": "testmodule"}}}}, "btypes": {}}`
 	props := map[string]any{
@@ -259,11 +245,7 @@ func TestReconnect(t *testing.T) {
 	log, logs := newLogger(t)
 	fast := amqp10.Config{URL: purl, Logger: log, ReconnectMin: 20 * time.Millisecond, ReconnectMax: 100 * time.Millisecond, ConnectTimeout: 2 * time.Second}
 
-	p := amqp10.NewPublisher(fast)
-	t.Cleanup(func() { p.Close() })
-	got := newReceived()
-	runConsumer(t, amqp10.NewConsumer(amqp10.ConsumerConfig{Config: fast, Sources: []string{"/topic/" + root + ".#"}}), got.handle)
-	waitConsuming(t, p, root+".probe", got)
+	p, got := startPubSub(t, fast, root)
 
 	px.Cut()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)

@@ -176,6 +176,19 @@ func runConsumer(t *testing.T, c *amqp10.Consumer, handle rida.MessageHandler) {
 	})
 }
 
+// startPubSub starts a Publisher and a Consumer of the topics under root,
+// both with cfg, and returns once the consumer receives what the publisher
+// sends.
+func startPubSub(t *testing.T, cfg amqp10.Config, root string) (*amqp10.Publisher, *received) {
+	t.Helper()
+	p := amqp10.NewPublisher(cfg)
+	t.Cleanup(func() { p.Close() })
+	got := newReceived()
+	runConsumer(t, amqp10.NewConsumer(amqp10.ConsumerConfig{Config: cfg, Sources: []string{"/topic/" + root + ".#"}}), got.handle)
+	waitConsuming(t, p, root+".probe", got)
+	return p, got
+}
+
 // waitConsuming publishes probe messages under topic until the consumer
 // feeding r receives one: a "/topic/..." source only gets what is published
 // after its queue is bound, and Run does not say when that is.
