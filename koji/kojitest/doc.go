@@ -35,7 +35,9 @@
 // Sessions: login (password), sslLogin on URL()+"/ssllogin" (the user of
 // a TLS client certificate with Options.TLS and TLSClient, or over plain
 // HTTP the user named by the ClientCertHeader request header; unknown
-// users are created as LoginCreatesUser does), logout, getLoggedInUser.
+// users are created as LoginCreatesUser does; with Options.KerberosKeytab,
+// the user of a Kerberos ticket sent as "Authorization: Negotiate", checked
+// against that keytab), logout, getLoggedInUser.
 // The Koji-Session-Id/Key/Callnum headers (or the deprecated query string)
 // carry the session; a bad id or key is "Invalid session or bad
 // credentials"; the hub stores the callnum of every call that committed
