@@ -296,12 +296,10 @@ func TestReconnect(t *testing.T) {
 	}
 }
 
-// rawReceiver attaches a plain go-amqp receiver to source, closed at the end
-// of the test.
-func rawReceiver(t *testing.T, url, source string) *amqp.Receiver {
+// rawSession opens a plain go-amqp connection and session to url, closed
+// at the end of the test.
+func rawSession(t *testing.T, ctx context.Context, url string) *amqp.Session {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
 	conn, err := amqp.Dial(ctx, url, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -311,7 +309,16 @@ func rawReceiver(t *testing.T, url, source string) *amqp.Receiver {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r, err := sess.NewReceiver(ctx, source, &amqp.ReceiverOptions{Credit: 100})
+	return sess
+}
+
+// rawReceiver attaches a plain go-amqp receiver to source, closed at the end
+// of the test.
+func rawReceiver(t *testing.T, url, source string) *amqp.Receiver {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	r, err := rawSession(t, ctx, url).NewReceiver(ctx, source, &amqp.ReceiverOptions{Credit: 100})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -324,17 +331,8 @@ func send(t *testing.T, url, address string, msg *amqp.Message) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	conn, err := amqp.Dial(ctx, url, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	sess, err := conn.NewSession(ctx, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
 	mode := amqp.SenderSettleModeUnsettled
-	s, err := sess.NewSender(ctx, address, &amqp.SenderOptions{SettlementMode: &mode})
+	s, err := rawSession(t, ctx, url).NewSender(ctx, address, &amqp.SenderOptions{SettlementMode: &mode})
 	if err != nil {
 		t.Fatal(err)
 	}
