@@ -118,13 +118,15 @@ type ModuleBuild struct {
 // BuildRequire is one entry of xmd.mbs.buildrequires: the module build chosen
 // for a buildrequired name:stream.
 type BuildRequire struct {
-	Stream        string   `json:"stream"`
-	Version       string   `json:"version"`
+	// Fields are in the alphabetical order of their JSON names: MBS's
+	// JSON (Flask's JSON_SORT_KEYS) sorts keys at every level.
 	Context       string   `json:"context"`
-	Ref           string   `json:"ref,omitempty"`
-	KojiTag       string   `json:"koji_tag,omitempty"`
 	FilteredRPMs  []string `json:"filtered_rpms,omitempty"`
+	KojiTag       string   `json:"koji_tag,omitempty"`
+	Ref           string   `json:"ref,omitempty"`
+	Stream        string   `json:"stream"`
 	StreamVersion *float64 `json:"stream_version,omitempty"`
+	Version       string   `json:"version"`
 }
 
 // NSVC returns name:stream:version:context.
