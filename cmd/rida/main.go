@@ -57,7 +57,7 @@ func (m *Main) rootCmd() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(m.serveCmd(), m.migrateCmd(), m.versionCmd(), m.listCmd(), m.showCmd(), m.importCmd(), m.submitCmd(), m.explainCmd(), m.buildLocalCmd(), m.watchCmd())
+	root.AddCommand(m.serveCmd(), m.migrateCmd(), m.versionCmd(), m.listCmd(), m.showCmd(), m.importCmd(), m.submitCmd(), m.explainCmd(), m.buildLocalCmd(), m.watchCmd(), m.cancelCmd())
 	root.AddCommand(extraCommands()...)
 	return root
 }
