@@ -49,8 +49,10 @@ func (m *Main) watch(ctx context.Context, client *httpapi.Client, id int64) erro
 	if err != nil {
 		return err
 	}
+	// The build as read now gives the components; the stream then replays
+	// its history from the start, so the view starts where the build did.
+	resetHistory(build)
 	p := newProgress(m.Stdout, isTerminal(m.Stdout))
-	p.show([]*rida.ModuleBuild{build})
 	var after int64
 	broken := 0
 	for {
@@ -59,13 +61,24 @@ func (m *Main) watch(ctx context.Context, client *httpapi.Client, id int64) erro
 				p.show([]*rida.ModuleBuild{build})
 				return nil
 			}
-			// A component the build did not have when it was read (init
-			// records them): read the build again.
+			// A component the build did not have when it was read (a
+			// resubmission's): take the components from the build as it
+			// is now, keeping what the stream said of the rest.
 			fresh, err := client.FindModuleBuildByID(ctx, id, rida.ModuleBuildInclude{Components: true})
 			if err != nil {
 				return err
 			}
-			*build = *fresh
+			known := map[int64]*rida.ComponentBuild{}
+			for _, c := range build.Components {
+				known[c.ID] = c
+			}
+			for i, c := range fresh.Components {
+				if k, ok := known[c.ID]; ok {
+					fresh.Components[i] = k
+				}
+			}
+			build.Components = fresh.Components
+			applyEvent(build, e)
 			p.show([]*rida.ModuleBuild{build})
 			return nil
 		})
@@ -102,6 +115,15 @@ func (m *Main) watch(ctx context.Context, client *httpapi.Client, id int64) erro
 		return rida.Errorf(rida.CodeUnprocessable, "Module build %s is %s: %s", build.NSVC(), build.State, build.StateReason)
 	}
 	return errors.New("the event stream ended before the build did")
+}
+
+// resetHistory puts build back where its history starts: submitted, every
+// component waiting.
+func resetHistory(build *rida.ModuleBuild) {
+	build.State, build.StateReason, build.Batch = rida.ModuleInit, "", 0
+	for _, c := range build.Components {
+		c.State, c.StateReason, c.TaskID, c.NVR = rida.ComponentWaiting, "", 0, ""
+	}
 }
 
 // applyEvent updates build from one event's body; false means the event
