@@ -77,3 +77,35 @@ func FuzzParseGroupFile(f *testing.F) {
 		}
 	})
 }
+
+// Ensure a proxy's user and groups headers never panic the parsers, and
+// accepted names are never empty, long, spaced or comma-joined, and are
+// the header's value (without its realm, with strip).
+func FuzzProxyHeaders(f *testing.F) {
+	for _, s := range [][2]string{{"alice", "packager"}, {"alice@EXAMPLE.ORG", "a, b c"}, {"(null)", ""}, {"@R", ",,"}, {"a b", "\x00"}, {"zoë\xff", "g\tх"}} {
+		f.Add(s[0], s[1], false)
+		f.Add(s[0], s[1], true)
+	}
+	f.Fuzz(func(t *testing.T, user, groups string, strip bool) {
+		check := func(what, name string) {
+			if name == "" || len(name) > maxProxyNameLen || strings.ContainsRune(name, ',') || checkName(name) != nil {
+				t.Fatalf("%s %q accepted", what, name)
+			}
+		}
+		if name, err := parseProxyUser(user, strip); err == nil {
+			check("user", name)
+			v := strings.TrimSpace(user)
+			if i := strings.LastIndexByte(v, '@'); strip && i >= 0 {
+				v = v[:i] // the realm is after the last @
+			}
+			if name != v {
+				t.Fatalf("parseProxyUser(%q, %v) = %q, want %q", user, strip, name, v)
+			}
+		}
+		if gs, err := parseProxyGroups([]string{groups}); err == nil {
+			for _, g := range gs {
+				check("group", g)
+			}
+		}
+	})
+}

@@ -22,7 +22,7 @@ import (
 // client commands send.
 type AuthConfig struct {
 	// Methods are the enabled authentication methods: none, or any of
-	// oidc, kerberos and cert.
+	// oidc, kerberos, cert and proxy.
 	Methods []string `yaml:"method"`
 	// InsecureNoAuth lets serve run without authentication on a
 	// non-loopback address (behind a proxy that authenticates).
@@ -38,6 +38,7 @@ type AuthConfig struct {
 	GroupFile string               `yaml:"group_file"`
 	OIDC      OIDCAuthConfig       `yaml:"oidc"`
 	Kerberos  KerberosAuthConfig   `yaml:"kerberos"`
+	Proxy     ProxyAuthConfig      `yaml:"proxy"`
 	LDAP      LDAPAuthConfig       `yaml:"ldap"`
 	TLS       TLSConfig            `yaml:"tls"`
 	RateLimit SubmitRateLimit      `yaml:"submit_rate"`
@@ -61,6 +62,16 @@ type KerberosAuthConfig struct {
 	Keytab    string   `yaml:"keytab"`
 	Principal string   `yaml:"principal"`
 	Realms    []string `yaml:"realms"`
+}
+
+// ProxyAuthConfig configures trusted-proxy authentication
+// (auth.ProxyConfig): the user a reverse proxy names in a header.
+type ProxyAuthConfig struct {
+	UserHeader   string `yaml:"user_header"`
+	GroupsHeader string `yaml:"groups_header"`
+	// Trusted are the proxies' addresses or CIDR prefixes; required.
+	Trusted    []string `yaml:"trusted"`
+	StripRealm bool     `yaml:"strip_realm"`
 }
 
 // LDAPAuthConfig configures group lookups (auth.LDAPConfig); empty URL is
@@ -114,6 +125,7 @@ func defaultAuthConfig() AuthConfig {
 	return AuthConfig{
 		Methods: []string{"none"}, AllowedGroups: []string{"packager"}, AnonymousReads: true,
 		RateLimit: SubmitRateLimit{Limit: 60, Window: time.Hour},
+		Proxy:     ProxyAuthConfig{UserHeader: auth.DefaultProxyUserHeader},
 	}
 }
 
@@ -128,6 +140,7 @@ var authEnv = []struct {
 	{"RIDA_AUTH_OIDC_AUDIENCE", func(a *AuthConfig, v string) error { a.OIDC.Audience = v; return nil }},
 	{"RIDA_AUTH_OIDC_CLIENT_SECRET", func(a *AuthConfig, v string) error { a.OIDC.ClientSecret = v; return nil }},
 	{"RIDA_AUTH_KERBEROS_KEYTAB", func(a *AuthConfig, v string) error { a.Kerberos.Keytab = v; return nil }},
+	{"RIDA_AUTH_PROXY_TRUSTED", func(a *AuthConfig, v string) error { a.Proxy.Trusted = splitList(v); return nil }},
 	{"RIDA_AUTH_LDAP_BIND_PASSWORD", func(a *AuthConfig, v string) error { a.LDAP.BindPassword = v; return nil }},
 	{"RIDA_TOKEN_FILE", func(a *AuthConfig, v string) error { a.Client.TokenFile = v; return nil }},
 }
@@ -156,7 +169,7 @@ func (a *AuthConfig) applyEnv(getenv func(string) string) error {
 
 // addServeAuthFlags adds serve's authentication and TLS flags.
 func addServeAuthFlags(flags *pflag.FlagSet) {
-	flags.StringSlice("auth", []string{"none"}, "authentication: none, or any of oidc, kerberos, cert, comma-separated (env RIDA_AUTH)")
+	flags.StringSlice("auth", []string{"none"}, "authentication: none, or any of oidc, kerberos, cert, proxy, comma-separated (env RIDA_AUTH)")
 	flags.Bool("insecure-no-auth", false, "allow --auth none on a non-loopback address (only behind a proxy that authenticates)")
 	flags.String("tls-cert", "", "serve HTTPS with this certificate (PEM; config auth.tls.cert)")
 	flags.String("tls-key", "", "private key of --tls-cert (PEM; config auth.tls.key)")
@@ -206,7 +219,7 @@ func (a *AuthConfig) validate() error {
 		return &ConfigError{Source: "settings", Field: field, Err: fmt.Errorf(format, args...)}
 	}
 	if len(a.Methods) == 0 {
-		return bad("auth.method", "name none, or any of oidc, kerberos and cert")
+		return bad("auth.method", "name none, or any of oidc, kerberos, cert and proxy")
 	}
 	for _, m := range a.Methods {
 		switch m {
@@ -226,8 +239,16 @@ func (a *AuthConfig) validate() error {
 			if a.TLS.ClientCA == "" || a.TLS.Cert == "" {
 				return bad("auth.tls.client_ca", "cert needs HTTPS (--tls-cert, --tls-key) and the CA of client certificates (--client-ca)")
 			}
+		case "proxy":
+			if len(a.Proxy.Trusted) == 0 {
+				return bad("auth.proxy.trusted", "proxy needs the addresses of the proxies allowed to name the user (e.g. [127.0.0.1/32, ::1/128]): "+
+					"without them anyone who can reach rida could send %s and be anyone", a.Proxy.userHeader())
+			}
+			if _, err := a.Proxy.authenticator(); err != nil {
+				return bad("auth.proxy", "%v", err)
+			}
 		default:
-			return bad("auth.method", "unknown method %q: want none, oidc, kerberos or cert", m)
+			return bad("auth.method", "unknown method %q: want none, oidc, kerberos, cert or proxy", m)
 		}
 	}
 	if (a.TLS.Cert == "") != (a.TLS.Key == "") {
@@ -240,6 +261,22 @@ func (a *AuthConfig) validate() error {
 		return bad("auth.client", "--cert and --key go together")
 	}
 	return nil
+}
+
+func (p ProxyAuthConfig) userHeader() string {
+	if p.UserHeader == "" {
+		return auth.DefaultProxyUserHeader
+	}
+	return p.UserHeader
+}
+
+// authenticator checks the proxy settings and builds the authenticator.
+func (p ProxyAuthConfig) authenticator() (*auth.Proxy, error) {
+	trusted, err := auth.ParseTrusted(p.Trusted)
+	if err != nil {
+		return nil, err
+	}
+	return auth.NewProxy(auth.ProxyConfig{UserHeader: p.UserHeader, GroupsHeader: p.GroupsHeader, Trusted: trusted, StripRealm: p.StripRealm})
 }
 
 func (a *AuthConfig) enabled() bool { return !slices.Equal(a.Methods, []string{"none"}) }
@@ -265,7 +302,7 @@ func (m *Main) configureAuth(c Config, h *httpapi.Config, logger *slog.Logger) e
 	a := c.Auth
 	if !a.enabled() && !isLoopback(c.Listen) && !a.InsecureNoAuth {
 		return fmt.Errorf("refusing to serve on %s without authentication: anyone who can reach it could submit, cancel and import builds "+
-			"under any name. Set --auth (oidc, kerberos, cert), listen on a loopback address, or pass --insecure-no-auth "+
+			"under any name. Set --auth (oidc, kerberos, cert, proxy), listen on a loopback address, or pass --insecure-no-auth "+
 			"when a proxy in front authenticates", c.Listen)
 	}
 	if a.RateLimit.Limit > 0 {
@@ -304,6 +341,14 @@ func (m *Main) configureAuth(c Config, h *httpapi.Config, logger *slog.Logger) e
 			authenticators = append(authenticators, k)
 		case "cert":
 			authenticators = append(authenticators, auth.NewCert(clientCAs, m.Now))
+		case "proxy":
+			p, err := a.Proxy.authenticator()
+			if err != nil {
+				return err
+			}
+			authenticators = append(authenticators, p)
+			logger.Info("trusting a proxy's user header", "user_header", a.Proxy.userHeader(), "groups_header", a.Proxy.GroupsHeader,
+				"trusted", a.Proxy.Trusted, "strip_realm", a.Proxy.StripRealm)
 		}
 	}
 	var groups []auth.GroupSource

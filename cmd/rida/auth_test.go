@@ -6,7 +6,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -463,5 +465,201 @@ func TestConfig_Auth(t *testing.T) {
 		if _, err := m.loadConfig(cmd.Flags()); err == nil || !strings.Contains(err.Error(), "auth.") {
 			t.Errorf("%v: %v, want an auth.* configuration error", bad, err)
 		}
+	}
+}
+
+// headerTransport adds headers to every request, as an authenticating
+// proxy in front of rida would.
+type headerTransport struct {
+	header http.Header
+	base   http.RoundTripper
+}
+
+func (h headerTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	req = req.Clone(req.Context())
+	for k, vs := range h.header {
+		req.Header[k] = vs
+	}
+	return h.base.RoundTrip(req)
+}
+
+// proxyClient is an HTTP client from local address from (empty: the
+// system's choice) sending headers (name, value pairs).
+func proxyClient(from string, headers ...string) *http.Client {
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	if from != "" {
+		tr.DialContext = (&net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(from)}, Timeout: 5 * time.Second}).DialContext
+	}
+	h := http.Header{}
+	for i := 0; i < len(headers); i += 2 {
+		h.Add(headers[i], headers[i+1])
+	}
+	return &http.Client{Transport: headerTransport{header: h, base: tr}, Timeout: time.Minute}
+}
+
+// TestServe_ProxyAuth runs rida serve behind a (simulated) authenticating
+// proxy on 127.0.0.1: the user it names in X-Remote-User (realm stripped)
+// owns their builds, its X-Remote-Groups header decides the allowed and
+// admin groups, a request without the header is anonymous, and a peer
+// that is not the proxy (127.0.0.2, and ::1 to a server trusting IPv4
+// only) sending the header is refused with a 401, even on reads.
+func TestServe_ProxyAuth(t *testing.T) {
+	gittest.SkipIfNoGit(t)
+	clk := &clock{t: time.Date(2026, 11, 21, 10, 0, 0, 0, time.UTC)}
+	repos := t.TempDir()
+	config := writeFile(t, "rida.yaml", `auth:
+  method: [proxy]
+  allowed_groups: [packager]
+  admin_groups: [rida-admins]
+  proxy:
+    groups_header: X-Remote-Groups
+    trusted: [127.0.0.1/32, "::1/128"]
+    strip_realm: true
+`)
+	srv := startServer(t, filepath.Join(t.TempDir(), "rida.db"), clk, "--config", config,
+		"--allow-scm", "file://"+repos, "--rpms-base", "file://"+repos+"/rpms")
+	const (
+		builds = "/module-build-service/2/module-builds/"
+		authn  = "Authentication is required to submit module builds: send credentials (proxy)."
+	)
+	proxied := func(user, groups string) *http.Client {
+		h := []string{"X-Remote-User", user}
+		if groups != "" {
+			h = append(h, "X-Remote-Groups", groups)
+		}
+		return proxyClient("", h...)
+	}
+	carol := proxied("carol@EXAMPLE.ORG", "rida-admins")
+	alice := proxied("alice@EXAMPLE.ORG", "packager, qa")
+	bob := proxied("bob", "packager")
+	eve := proxied("eve", "qa")
+
+	if r := authDo(t, carol, srv.base, "POST", "/module-build-service/2/import-module/", "", `{"modulemd": `+jsonString(platformYAML)+`}`); r.status != 201 {
+		t.Fatalf("carol imports the platform: %d %v", r.status, r.body)
+	}
+	gittest.MustComponentRepo(t, repos, "tangerine")
+	n := 0
+	submit := func(client *http.Client) authReply {
+		t.Helper()
+		n++
+		url, commit := gittest.MustModuleRepo(t, repos, fmt.Sprintf("proxied%d", n), oneContextYAML)
+		return authDo(t, client, srv.base, "POST", "/module-build-service/1/module-builds/", "", `{"scmurl": "`+url+`?#`+commit+`", "branch": "main"}`)
+	}
+	r := submit(alice)
+	if r.status != 201 || r.body["owner"] != "alice" {
+		t.Fatalf("alice submits through the proxy: %d %v", r.status, r.body)
+	}
+	own := fmt.Sprintf("%s%d", builds, int64(r.body["id"].(float64)))
+	if r := authDo(t, bob, srv.base, "PATCH", own, "", `{"state": "failed"}`); r.status != 403 || !strings.Contains(r.message(), "You are not owner of this build") {
+		t.Errorf("bob cancels alice's build: %d %v", r.status, r.body)
+	}
+	if r := authDo(t, alice, srv.base, "PATCH", own, "", `{"state": "failed"}`); r.status != 200 || r.body["state_reason"] != "Canceled by alice." {
+		t.Errorf("alice cancels her build: %d %v", r.status, r.body)
+	}
+	// Groups come from the header alone here.
+	if r := submit(eve); r.status != 403 || !strings.Contains(r.message(), "eve is not in any of the groups allowed to submit module builds (packager); their groups: qa.") {
+		t.Errorf("eve (qa) submits: %d %v", r.status, r.body)
+	}
+	if r := submit(proxied("alice", "")); r.status != 403 || !strings.Contains(r.message(), "their groups: none") {
+		t.Errorf("alice without the groups header submits: %d %v", r.status, r.body)
+	}
+	if r := authDo(t, bob, srv.base, "POST", "/module-build-service/2/import-module/", "", `{"modulemd": `+jsonString(strings.Replace(platformYAML, "stream: f28", "stream: f30", 1))+`}`); r.status != 403 || !strings.Contains(r.message(), "admin groups allowed to import modules (rida-admins)") {
+		t.Errorf("bob imports: %d %v", r.status, r.body)
+	}
+	if r := authDo(t, nil, srv.base, "GET", "/module-build-service/2/about/", "", ""); r.body["auth_method"] != "proxy" {
+		t.Errorf("about: %v", r.body)
+	}
+
+	// No header from the proxy: anonymous, reads allowed, writes 401.
+	if r := authDo(t, nil, srv.base, "GET", builds+"?short=true", "", ""); r.status != 200 {
+		t.Errorf("anonymous read: %d %v", r.status, r.body)
+	}
+	if r := submit(nil); r.status != 401 || r.message() != authn || r.header.Get("WWW-Authenticate") != `Proxy realm="rida"` {
+		t.Errorf("anonymous submit: %d %v %v", r.status, r.header, r.body)
+	}
+	// Values that name no one are refused.
+	for value, msg := range map[string]string{
+		"alice bob":                 "The proxy's X-Remote-User header is not a user name: names may not contain spaces",
+		"(null)":                    "an unset variable in the proxy's configuration",
+		"@EXAMPLE.ORG":              "empty name",
+		strings.Repeat("a", 300):    "longer than 256 bytes",
+		"mallory,alice@EXAMPLE.ORG": "comma",
+	} {
+		if r := submit(proxied(value, "packager")); r.status != 401 || !strings.Contains(r.message(), msg) {
+			t.Errorf("user %.20q: %d %v, want 401 containing %q", value, r.status, r.body, msg)
+		}
+	}
+	if r := submit(proxied("alice", "packager,bad\xffgroup")); r.status != 401 || !strings.Contains(r.message(), "X-Remote-Groups header is not a list of groups") {
+		t.Errorf("bad groups: %d %v", r.status, r.body)
+	}
+
+	// A peer that is not the proxy: the header is refused, never ignored.
+	t.Run("untrusted IPv4 peer", func(t *testing.T) {
+		c := proxyClient("127.0.0.2", "X-Remote-User", "carol", "X-Remote-Groups", "rida-admins")
+		if _, err := proxyClient("127.0.0.2").Get(srv.base + "/module-build-service/2/about/"); err != nil {
+			t.Skipf("cannot connect from 127.0.0.2: %v", err)
+		}
+		const msg = "The X-Remote-User header is only accepted from the authenticating proxy, and 127.0.0.2 is not one of its addresses (auth.proxy.trusted)"
+		if r := submit(c); r.status != 401 || !strings.Contains(r.message(), msg) || r.header.Get("WWW-Authenticate") != `Proxy realm="rida"` {
+			t.Errorf("submit: %d %v %v", r.status, r.header, r.body)
+		}
+		if r := authDo(t, c, srv.base, "GET", builds+"?short=true", "", ""); r.status != 401 || !strings.Contains(r.message(), msg) {
+			t.Errorf("read: %d %v", r.status, r.body)
+		}
+		if r := authDo(t, proxyClient("127.0.0.2"), srv.base, "GET", builds+"?short=true", "", ""); r.status != 200 {
+			t.Errorf("read without the header: %d %v", r.status, r.body)
+		}
+	})
+	t.Run("untrusted IPv6 peer", func(t *testing.T) {
+		ln, err := net.Listen("tcp", "[::1]:0")
+		if err != nil {
+			t.Skipf("no IPv6 loopback: %v", err)
+		}
+		ln.Close()
+		v4only := writeFile(t, "rida.yaml", "auth:\n  method: [proxy]\n  proxy: {trusted: [127.0.0.1]}\n")
+		srv6 := startServer(t, filepath.Join(t.TempDir(), "rida.db"), clk, "--config", v4only, "--listen", "[::1]:0")
+		r := authDo(t, proxied("carol", ""), srv6.base, "GET", builds, "", "")
+		if r.status != 401 || !strings.Contains(r.message(), "and ::1 is not one of its addresses") {
+			t.Errorf("read from ::1: %d %v", r.status, r.body)
+		}
+	})
+}
+
+// TestServe_ProxyAuthConfig checks that serve will not trust a proxy's
+// header without knowing the proxy, and that proxy counts as
+// authentication off loopback.
+func TestServe_ProxyAuthConfig(t *testing.T) {
+	for what, c := range map[string]struct {
+		args []string
+		env  map[string]string
+		msg  string
+	}{
+		"no trusted": {[]string{"--auth", "proxy"}, nil,
+			"auth.proxy.trusted: proxy needs the addresses of the proxies allowed to name the user (e.g. [127.0.0.1/32, ::1/128]): without them anyone who can reach rida could send X-Remote-User and be anyone"},
+		"bad address": {[]string{"--auth", "proxy"}, map[string]string{"RIDA_AUTH_PROXY_TRUSTED": "127.0.0.1, proxy.example.org"},
+			`auth.proxy: trusted proxy "proxy.example.org": want an IP address or a CIDR prefix`},
+		"everyone": {[]string{"--auth", "oidc,proxy"}, map[string]string{"RIDA_AUTH_PROXY_TRUSTED": "::/0", "RIDA_AUTH_OIDC_ISSUER": "https://id.example.org"},
+			"trusted ::/0 is every address"},
+	} {
+		var out bytes.Buffer
+		m := &Main{Stdout: &out, Stderr: &out, Getenv: func(k string) string { return c.env[k] }, Now: time.Now}
+		db := filepath.Join(t.TempDir(), "rida.db")
+		err := m.Run(t.Context(), append([]string{"serve", "--listen", "127.0.0.1:0", "--db", "sqlite:" + db, "--no-engine"}, c.args...))
+		if err == nil || !strings.Contains(err.Error(), c.msg) {
+			t.Errorf("%s: serve = %v, want %q", what, err, c.msg)
+		}
+		if _, err := os.Stat(db); err == nil {
+			t.Errorf("%s: the refused serve created its database", what)
+		}
+	}
+	config := writeFile(t, "rida.yaml", "auth:\n  method: [proxy]\n  proxy:\n    user_header: Remote-User\n    trusted: [10.0.0.0/8]\n")
+	srv := startServer(t, filepath.Join(t.TempDir(), "rida.db"), &clock{t: time.Now()}, "--config", config, "--listen", "0.0.0.0:0")
+	// 127.0.0.1 is not the proxy here.
+	u, err := url.Parse(srv.base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := authDo(t, proxyClient("", "Remote-User", "alice"), "http://127.0.0.1:"+u.Port(), "GET", "/module-build-service/2/about/", "", ""); r.status != 401 || !strings.Contains(r.message(), "The Remote-User header is only accepted from the authenticating proxy, and 127.0.0.1") {
+		t.Errorf("about from 127.0.0.1 with Remote-User: %d %v", r.status, r.body)
 	}
 }
