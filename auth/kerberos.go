@@ -1,8 +1,6 @@
 package auth
 
 import (
-	"encoding/base64"
-	"errors"
 	"fmt"
 	"io"
 	"log"
@@ -10,11 +8,10 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/jcmturner/gofork/encoding/asn1"
-	"github.com/jcmturner/gokrb5/v8/gssapi"
 	"github.com/jcmturner/gokrb5/v8/keytab"
 	"github.com/jcmturner/gokrb5/v8/service"
-	"github.com/jcmturner/gokrb5/v8/spnego"
+
+	"github.com/rida-build/rida/internal/negotiate"
 )
 
 // KerberosConfig configures SPNEGO ("Authorization: Negotiate")
@@ -78,7 +75,7 @@ func (k *Kerberos) Authenticate(r *http.Request) (*Identity, error) {
 	if err != nil {
 		return nil, unauthorized(nil, "Invalid Negotiate token: %v.", err)
 	}
-	apReq, err := apReqOf(cred)
+	apReq, err := negotiate.APReq(cred)
 	if err != nil {
 		return nil, unauthorized(err, "Invalid Negotiate token: %v.", err)
 	}
@@ -101,37 +98,6 @@ func (k *Kerberos) Authenticate(r *http.Request) (*Identity, error) {
 		return nil, unauthorized(nil, "Kerberos principal %s@%s is from a realm this server does not accept (%s).", creds.UserName(), creds.Realm(), strings.Join(k.realms, ", "))
 	}
 	return &Identity{Name: creds.UserName()}, nil
-}
-
-// apReqOf decodes a Negotiate token: an SPNEGO NegTokenInit whose mech
-// token is a Kerberos AP-REQ, or (as some clients send) the raw Kerberos
-// GSS token.
-func apReqOf(cred string) (*spnego.KRB5Token, error) {
-	b, err := base64.StdEncoding.DecodeString(cred)
-	if err != nil {
-		return nil, errors.New("not base64")
-	}
-	mech := b
-	var st spnego.SPNEGOToken
-	if st.Unmarshal(b) == nil {
-		if !st.Init {
-			return nil, errors.New("not an SPNEGO NegTokenInit")
-		}
-		if !slices.ContainsFunc(st.NegTokenInit.MechTypes, func(oid asn1.ObjectIdentifier) bool {
-			return oid.Equal(gssapi.OIDKRB5.OID()) || oid.Equal(gssapi.OIDMSLegacyKRB5.OID())
-		}) {
-			return nil, errors.New("it offers no Kerberos mechanism")
-		}
-		mech = st.NegTokenInit.MechTokenBytes
-	}
-	var tok spnego.KRB5Token
-	if err := tok.Unmarshal(mech); err != nil {
-		return nil, errors.New("not a Kerberos token")
-	}
-	if !tok.IsAPReq() {
-		return nil, errors.New("not a Kerberos AP-REQ")
-	}
-	return &tok, nil
 }
 
 // kerberosReason is the user's part of a gokrb5 verification error.

@@ -1,8 +1,6 @@
 package kojitest
 
 import (
-	"encoding/base64"
-	"errors"
 	"fmt"
 	"io"
 	"log"
@@ -10,11 +8,10 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/jcmturner/gofork/encoding/asn1"
-	"github.com/jcmturner/gokrb5/v8/gssapi"
 	"github.com/jcmturner/gokrb5/v8/keytab"
 	"github.com/jcmturner/gokrb5/v8/service"
-	"github.com/jcmturner/gokrb5/v8/spnego"
+
+	"github.com/rida-build/rida/internal/negotiate"
 )
 
 // The hub's GSSAPI login, as Apache's mod_auth_gssapi on /ssllogin and
@@ -67,7 +64,7 @@ func (a *kerberosAcceptor) remoteUser(r *http.Request) (principal, refused strin
 	if !strings.EqualFold(scheme, "Negotiate") {
 		return "", ""
 	}
-	apReq, err := apReqOf(strings.TrimSpace(token))
+	apReq, err := negotiate.APReq(strings.TrimSpace(token))
 	if err != nil {
 		return "", "invalid Negotiate token: " + err.Error()
 	}
@@ -91,36 +88,6 @@ func (a *kerberosAcceptor) remoteUser(r *http.Request) (principal, refused strin
 		return "", reason
 	}
 	return creds.CName().PrincipalNameString() + "@" + creds.Realm(), ""
-}
-
-// apReqOf decodes a Negotiate token: an SPNEGO NegTokenInit offering
-// Kerberos, or the raw Kerberos GSS token some clients send.
-func apReqOf(token string) (*spnego.KRB5Token, error) {
-	b, err := base64.StdEncoding.DecodeString(token)
-	if err != nil {
-		return nil, errors.New("not base64")
-	}
-	mech := b
-	var st spnego.SPNEGOToken
-	if st.Unmarshal(b) == nil {
-		if !st.Init {
-			return nil, errors.New("not an SPNEGO NegTokenInit")
-		}
-		if !slices.ContainsFunc(st.NegTokenInit.MechTypes, func(oid asn1.ObjectIdentifier) bool {
-			return oid.Equal(gssapi.OIDKRB5.OID()) || oid.Equal(gssapi.OIDMSLegacyKRB5.OID())
-		}) {
-			return nil, errors.New("it offers no Kerberos mechanism")
-		}
-		mech = st.NegTokenInit.MechTokenBytes
-	}
-	var tok spnego.KRB5Token
-	if err := tok.Unmarshal(mech); err != nil {
-		return nil, errors.New("not a Kerberos token")
-	}
-	if !tok.IsAPReq() {
-		return nil, errors.New("not a Kerberos AP-REQ")
-	}
-	return &tok, nil
 }
 
 // gssapiUser is sslLogin's REMOTE_USER branch: the user a GSSAPI login of
