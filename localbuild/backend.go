@@ -703,7 +703,9 @@ func (b *Backend) Finalize(ctx context.Context, mod *engine.Module, comps []*rid
 	if err := writeFileAtomic(filepath.Join(p.results, ModulesFile), yaml); err != nil {
 		return fmt.Errorf("localbuild: finalize %s: %w", p.tag, err)
 	}
-	if err := b.builder.CreateRepo(ctx, p.results, yaml); err != nil {
+	// The final repository holds the module's artifacts only:
+	// module-build-macros and filtered packages served the buildroot.
+	if err := b.builder.CreateFinalRepo(ctx, p.results, append([]string{}, files...), yaml); err != nil {
 		return fmt.Errorf("localbuild: finalize %s: %w", p.tag, err)
 	}
 	b.log.Info("module finalized", "module", p.tag, "arch", arch, "artifacts", len(final.RPMArtifacts))

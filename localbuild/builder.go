@@ -387,6 +387,20 @@ func writeLog(path string, data []byte) error {
 // modifyrepo_c adds it as the "modules" record, as MBS does when it
 // finalizes a local build (mbs.md §3.20).
 func (b *Builder) CreateRepo(ctx context.Context, resultsDir string, modulesYAML []byte) error {
+	return b.createRepo(ctx, resultsDir, nil, modulesYAML)
+}
+
+// CreateFinalRepo makes resultsDir the module's final repository: only the
+// packages (paths relative to resultsDir: the module's artifacts, not
+// module-build-macros or filtered packages, which the buildroot needed)
+// with modulesYAML as its modules record.
+func (b *Builder) CreateFinalRepo(ctx context.Context, resultsDir string, packages []string, modulesYAML []byte) error {
+	return b.createRepo(ctx, resultsDir, packages, modulesYAML)
+}
+
+// createRepo indexes resultsDir (only packages when not nil) and adds
+// modulesYAML as its modules record when not empty.
+func (b *Builder) createRepo(ctx context.Context, resultsDir string, packages []string, modulesYAML []byte) error {
 	resultsDir, err := filepath.Abs(resultsDir)
 	if err != nil {
 		return fmt.Errorf("createrepo: %w", err)
@@ -401,19 +415,28 @@ func (b *Builder) CreateRepo(ctx context.Context, resultsDir string, modulesYAML
 		// stays an internal error.
 		return fmt.Errorf("%s of %s: %w: %s", c.Name, resultsDir, err, firstLines(stderr))
 	}
+	// The package list and modules.yaml are written beside, not in, the
+	// repository: createrepo_c would index a stray file, and modifyrepo_c
+	// names the record after its file, which must be modules.yaml.
+	tmp, err := os.MkdirTemp(b.WorkDir, "repo-")
+	if err != nil {
+		return fmt.Errorf("createrepo %s: %w", resultsDir, err)
+	}
+	defer os.RemoveAll(tmp)
 	c := CreateRepoCommand(resultsDir, update)
+	if packages != nil {
+		list := filepath.Join(tmp, "pkglist")
+		if err := os.WriteFile(list, []byte(strings.Join(packages, "\n")+"\n"), 0o644); err != nil {
+			return fmt.Errorf("createrepo %s: %w", resultsDir, err)
+		}
+		c = FinalRepoCommand(resultsDir, list)
+	}
 	if _, stderr, err := b.Runner.Run(ctx, resultsDir, c.Name, c.Args...); err != nil {
 		return runErr(c, stderr, err)
 	}
 	if len(modulesYAML) == 0 {
 		return nil
 	}
-	// modifyrepo_c names the record after the file: it must be modules.yaml.
-	tmp, err := os.MkdirTemp(b.WorkDir, "modules-")
-	if err != nil {
-		return fmt.Errorf("createrepo %s: %w", resultsDir, err)
-	}
-	defer os.RemoveAll(tmp)
 	f := filepath.Join(tmp, "modules.yaml")
 	if err := os.WriteFile(f, modulesYAML, 0o644); err != nil {
 		return fmt.Errorf("createrepo %s: %w", resultsDir, err)
@@ -422,7 +445,7 @@ func (b *Builder) CreateRepo(ctx context.Context, resultsDir string, modulesYAML
 	if _, stderr, err := b.Runner.Run(ctx, resultsDir, c.Name, c.Args...); err != nil {
 		return runErr(c, stderr, err)
 	}
-	b.log().Info("repository created", "dir", resultsDir, "update", update, "modules", true)
+	b.log().Info("repository created", "dir", resultsDir, "update", update, "modules", true, "final", packages != nil)
 	return nil
 }
 

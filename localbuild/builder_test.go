@@ -258,8 +258,26 @@ func TestCreateRepoCommands(t *testing.T) {
 		"createrepo_c --quiet -- $R",
 		"createrepo_c --quiet --update -- $R",
 	}
-	if len(got) != 3 || !slices.Equal(got[:2], want) || !strings.HasPrefix(got[2], "modifyrepo_c --mdtype=modules -- $W/modules-") || !strings.HasSuffix(got[2], "/modules.yaml $R/repodata") {
+	if len(got) != 3 || !slices.Equal(got[:2], want) || !strings.HasPrefix(got[2], "modifyrepo_c --mdtype=modules -- $W/repo-") || !strings.HasSuffix(got[2], "/modules.yaml $R/repodata") {
 		t.Errorf("commands:\n%s", strings.Join(got, "\n"))
+	}
+
+	// The final repository lists only the given packages, from scratch.
+	fake.Func = func(_ context.Context, c Call) ([]byte, []byte, error) {
+		if c.Command.Name == "createrepo_c" {
+			i := slices.Index(c.Command.Args, "--pkglist")
+			if i < 0 || slices.Contains(c.Command.Args, "--update") {
+				t.Errorf("final createrepo_c: %v", c.Command.Args)
+				return nil, nil, nil
+			}
+			if data, err := os.ReadFile(c.Command.Args[i+1]); err != nil || string(data) != "a-1-1.noarch.rpm\na-1-1.src.rpm\n" {
+				t.Errorf("pkglist: %q, %v", data, err)
+			}
+		}
+		return nil, nil, nil
+	}
+	if err := b.CreateFinalRepo(t.Context(), dir, []string{"a-1-1.noarch.rpm", "a-1-1.src.rpm"}, []byte("document: modulemd\n")); err != nil {
+		t.Fatal(err)
 	}
 
 	fake.Func = func(context.Context, Call) ([]byte, []byte, error) {

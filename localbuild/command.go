@@ -141,6 +141,14 @@ func CreateRepoCommand(dir string, update bool) Command {
 	return Command{Name: "createrepo_c", Args: append(args, "--", dir)}
 }
 
+// FinalRepoCommand returns the createrepo_c command that indexes only the
+// packages listed in pkglist (paths relative to dir), from scratch: the
+// module's final repository, as MBS's local builder makes it for the last
+// batch (createrepo_c --pkglist).
+func FinalRepoCommand(dir, pkglist string) Command {
+	return Command{Name: "createrepo_c", Args: []string{"--quiet", "--pkglist", pkglist, "--", dir}}
+}
+
 // ModifyRepoCommand returns the modifyrepo_c command that adds a modules.yaml
 // file to a repository's metadata as the "modules" record, which is what
 // dnf reads module metadata from.

@@ -58,6 +58,7 @@ func TestRepoCommands(t *testing.T) {
 	}{
 		{CreateRepoCommand("/r/results", false), "createrepo_c --quiet -- /r/results"},
 		{CreateRepoCommand("/r/results", true), "createrepo_c --quiet --update -- /r/results"},
+		{FinalRepoCommand("/r/results", "/w/pkglist"), "createrepo_c --quiet --pkglist /w/pkglist -- /r/results"},
 		{ModifyRepoCommand("/w/modules.yaml", "/r/results/repodata"), "modifyrepo_c --mdtype=modules -- /w/modules.yaml /r/results/repodata"},
 	} {
 		if got := tc.c.String(); got != tc.want {

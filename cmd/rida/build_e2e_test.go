@@ -13,6 +13,7 @@ package main
 
 import (
 	"bytes"
+	"compress/gzip"
 	"context"
 	"crypto/sha1"
 	"encoding/hex"
@@ -238,7 +239,51 @@ func checkResults(t *testing.T, results string, m *rida.ModuleBuild, index int64
 	if !bytes.Contains(repomd, []byte(`<data type="modules"`)) {
 		t.Errorf("repodata/repomd.xml has no modules record:\n%s", repomd)
 	}
+	// The repository offers the module's artifacts, not module-build-macros
+	// (which only the buildroot needed).
+	var indexed []string
+	for _, href := range repoPackages(t, results, repomd) {
+		indexed = append(indexed, href)
+	}
+	var wantIndexed []string
+	for _, w := range want {
+		if !strings.HasPrefix(w, "module-build-macros-") {
+			wantIndexed = append(wantIndexed, w)
+		}
+	}
+	slices.Sort(indexed)
+	if diff := cmp.Diff(wantIndexed, indexed); diff != "" {
+		t.Errorf("packages in the final repository (-want +got):\n%s", diff)
+	}
 	return release
+}
+
+// repoPackages returns the package files a repository's primary metadata
+// lists.
+func repoPackages(t *testing.T, dir string, repomd []byte) []string {
+	t.Helper()
+	m := regexp.MustCompile(`<location href="(repodata/[^"]*primary\.xml\.gz)"`).FindSubmatch(repomd)
+	if m == nil {
+		t.Fatalf("repomd.xml names no primary metadata:\n%s", repomd)
+	}
+	f, err := os.Open(filepath.Join(dir, string(m[1])))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	zr, err := gzip.NewReader(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	primary, err := io.ReadAll(zr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, l := range regexp.MustCompile(`<location href="([^"]+)"`).FindAllSubmatch(primary, -1) {
+		out = append(out, string(l[1]))
+	}
+	return out
 }
 
 // readyLine is build-local's last line for a ready build.
