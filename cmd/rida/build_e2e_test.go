@@ -241,10 +241,7 @@ func checkResults(t *testing.T, results string, m *rida.ModuleBuild, index int64
 	}
 	// The repository offers the module's artifacts, not module-build-macros
 	// (which only the buildroot needed).
-	var indexed []string
-	for _, href := range repoPackages(t, results, repomd) {
-		indexed = append(indexed, href)
-	}
+	indexed := repoPackages(t, results, repomd)
 	var wantIndexed []string
 	for _, w := range want {
 		if !strings.HasPrefix(w, "module-build-macros-") {
