@@ -86,8 +86,8 @@ func TestPlainValue_Special(t *testing.T) {
 		return nil, false
 	}
 	in := map[any]any{
-		"d":          decimal{1234, 2},
-		"b":          []byte("text"),
+		"d":           decimal{1234, 2},
+		"b":           []byte("text"),
 		decimal{1, 0}: []any{map[string]any{"d": decimal{5, 1}}},
 	}
 	want := map[string]any{

@@ -943,34 +943,18 @@ func (h *FakeHub) registerTagging() {
 		return c.makeTask("tagBuild", []any{t.id, b.id, force, fromID}, taskOpts{priority: 10, setPriority: true}), nil
 	})
 	h.def("RootExports.tagBuildBypass(tag, build, force=False, notify=False)", "tagBuildBypass", func(c *call, a args) (any, *hubErr) {
-		h := c.h
 		if err := c.assertPerm("tag"); err != nil {
 			return nil, err
 		}
-		t, err := h.getTag(a.get("tag"), true)
+		t, b, err := c.tagAndBuild(a)
 		if err != nil {
-			return nil, err
-		}
-		b, err := h.findBuild(a.get("build"), true)
-		if err != nil {
-			return nil, err
-		}
-		if err := h.tagAccess(t, c.user(), a.bool("force")); err != nil {
 			return nil, err
 		}
 		return nil, c.tagDirect(t, b, c.user(), a.bool("force"))
 	})
 	untag := func(c *call, a args) (any, *hubErr) {
-		h := c.h
-		t, err := h.getTag(a.get("tag"), true)
+		t, b, err := c.tagAndBuild(a)
 		if err != nil {
-			return nil, err
-		}
-		b, err := h.findBuild(a.get("build"), true)
-		if err != nil {
-			return nil, err
-		}
-		if err := h.tagAccess(t, c.user(), a.bool("force")); err != nil {
 			return nil, err
 		}
 		return nil, c.untagDirect(t, b, c.user(), a.bool("strict"), a.bool("force"))
@@ -1150,4 +1134,21 @@ func (h *FakeHub) registerTagging() {
 		}
 		return ordered("id", id, "ts", pyTS(&t)), nil
 	})
+}
+
+// tagAndBuild resolves the tag and build of a direct (un)tagging and checks
+// the caller may change that tag, in Koji's order.
+func (c *call) tagAndBuild(a args) (*tag, *build, *hubErr) {
+	t, err := c.h.getTag(a.get("tag"), true)
+	if err != nil {
+		return nil, nil, err
+	}
+	b, err := c.h.findBuild(a.get("build"), true)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := c.h.tagAccess(t, c.user(), a.bool("force")); err != nil {
+		return nil, nil, err
+	}
+	return t, b, nil
 }

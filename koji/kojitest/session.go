@@ -305,12 +305,9 @@ func (h *FakeHub) registerSession() {
 				return nil, genericErr("No user provided")
 			}
 		}
-		u, err := c.h.lookupUser(info)
+		u, err := c.h.lookupUserStrict(info)
 		if err != nil {
 			return nil, err
-		}
-		if u == nil {
-			return nil, genericErr("No such user: %s", pyRepr(info))
 		}
 		return c.h.userPerms(u), nil
 	})
@@ -325,12 +322,9 @@ func (h *FakeHub) registerSession() {
 		if err := c.assertPerm("admin"); err != nil {
 			return nil, err
 		}
-		u, err := c.h.lookupUser(a.get("userinfo"))
+		u, err := c.h.lookupUserStrict(a.get("userinfo"))
 		if err != nil {
 			return nil, err
-		}
-		if u == nil {
-			return nil, genericErr("No such user: %s", pyRepr(a.get("userinfo")))
 		}
 		name, _ := a.get("permission").(string)
 		if c.h.permID(name, false) == 0 && !a.bool("create") {
@@ -365,12 +359,9 @@ func (h *FakeHub) registerSession() {
 		if err := c.assertPerm("admin"); err != nil {
 			return nil, err
 		}
-		u, err := c.h.lookupUser(a.get("user"))
+		u, err := c.h.lookupUserStrict(a.get("user"))
 		if err != nil {
 			return nil, err
-		}
-		if u == nil {
-			return nil, genericErr("No such user: %s", pyRepr(a.get("user")))
 		}
 		cg, err := c.h.lookupCG(a.get("cg"))
 		if err != nil {
@@ -394,12 +385,9 @@ func (h *FakeHub) registerSession() {
 		if err := c.assertPerm("admin"); err != nil {
 			return nil, err
 		}
-		u, err := c.h.lookupUser(a.get("user"))
+		u, err := c.h.lookupUserStrict(a.get("user"))
 		if err != nil {
 			return nil, err
-		}
-		if u == nil {
-			return nil, genericErr("No such user: %s", pyRepr(a.get("user")))
 		}
 		cg, err := c.h.lookupCG(a.get("cg"))
 		if cg, err = mustExist(cg, err, "content_generator", a.get("cg")); err != nil {
@@ -451,6 +439,16 @@ func (h *FakeHub) userPerms(u *user) []any {
 		}
 	}
 	return out
+}
+
+// lookupUserStrict is lookupUser failing with Koji's "No such user" when
+// there is none.
+func (h *FakeHub) lookupUserStrict(info any) (*user, *hubErr) {
+	u, err := h.lookupUser(info)
+	if err == nil && u == nil {
+		err = genericErr("No such user: %s", pyRepr(info))
+	}
+	return u, err
 }
 
 // lookupUser is get_user's lookup: an id, a name or a {id, name} struct.

@@ -1081,20 +1081,14 @@ func (c *call) pkglistAdd(taginfo, pkginfo, owner, block, extraArches any, force
 	}
 	var ownerID int64
 	if owner != nil {
-		u, err := h.lookupUser(owner)
+		u, err := h.lookupUserStrict(owner)
 		if err != nil {
 			return err
 		}
-		if u == nil {
-			return genericErr("No such user: %s", pyRepr(owner))
-		}
 		ownerID = u.id
 	}
-	if err := c.assertLogin(); err != nil {
+	if err := c.assertPackageListPolicy(); err != nil {
 		return err
-	}
-	if !c.hasPerm("admin") && !c.hasPerm("tag") {
-		return notAllowed("policy violation (package_list): Only admin/tag can do this via default policy")
 	}
 	if extraArches != nil {
 		s, err := parseArches(extraArches)
@@ -1163,6 +1157,36 @@ func (c *call) pkglistAdd(taginfo, pkginfo, owner, block, extraArches any, force
 	return nil
 }
 
+// assertPackageListPolicy is Koji's default package_list policy: a
+// logged-in user with the admin or tag permission.
+func (c *call) assertPackageListPolicy() *hubErr {
+	if err := c.assertLogin(); err != nil {
+		return err
+	}
+	if !c.hasPerm("admin") && !c.hasPerm("tag") {
+		return notAllowed("policy violation (package_list): Only admin/tag can do this via default policy")
+	}
+	return nil
+}
+
+// packageListEntry resolves the tag and package of a package-list change
+// that needs both to exist (unblock, remove), then checks the policy, in
+// Koji's order.
+func (c *call) packageListEntry(a args) (*tag, *pkg, *hubErr) {
+	t, err := c.h.getTag(a.get("taginfo"), true)
+	if err != nil {
+		return nil, nil, err
+	}
+	p, err := c.h.lookupPackageStrict(a.get("pkginfo"))
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := c.assertPackageListPolicy(); err != nil {
+		return nil, nil, err
+	}
+	return t, p, nil
+}
+
 func (h *FakeHub) registerPackages() {
 	h.def("pkglist_add(taginfo, pkginfo, owner=None, block=None, extra_arches=None, force=False, update=False)", "packageListAdd", func(c *call, a args) (any, *hubErr) {
 		return nil, c.pkglistAdd(a.get("taginfo"), a.get("pkginfo"), a.get("owner"), a.get("block"), a.get("extra_arches"), a.bool("force"), a.bool("update"))
@@ -1184,19 +1208,9 @@ func (h *FakeHub) registerPackages() {
 	})
 	h.def("pkglist_unblock(taginfo, pkginfo, force=False)", "packageListUnblock", func(c *call, a args) (any, *hubErr) {
 		h := c.h
-		t, err := h.getTag(a.get("taginfo"), true)
+		t, p, err := c.packageListEntry(a)
 		if err != nil {
 			return nil, err
-		}
-		p, err := h.lookupPackageStrict(a.get("pkginfo"))
-		if err != nil {
-			return nil, err
-		}
-		if err := c.assertLogin(); err != nil {
-			return nil, err
-		}
-		if !c.hasPerm("admin") && !c.hasPerm("tag") {
-			return nil, notAllowed("policy violation (package_list): Only admin/tag can do this via default policy")
 		}
 		list, _ := h.packageList(t.id, p.id, true)
 		prev, ok := list[p.id]
@@ -1218,20 +1232,9 @@ func (h *FakeHub) registerPackages() {
 		return nil, nil
 	})
 	h.def("pkglist_remove(taginfo, pkginfo, force=False)", "packageListRemove", func(c *call, a args) (any, *hubErr) {
-		h := c.h
-		t, err := h.getTag(a.get("taginfo"), true)
+		t, p, err := c.packageListEntry(a)
 		if err != nil {
 			return nil, err
-		}
-		p, err := h.lookupPackageStrict(a.get("pkginfo"))
-		if err != nil {
-			return nil, err
-		}
-		if err := c.assertLogin(); err != nil {
-			return nil, err
-		}
-		if !c.hasPerm("admin") && !c.hasPerm("tag") {
-			return nil, notAllowed("policy violation (package_list): Only admin/tag can do this via default policy")
 		}
 		t.lastChange = c.ev()
 		t.removePkgEntry(p.id)
