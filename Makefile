@@ -43,7 +43,9 @@ test-short: ## Run the tests without the race detector, skipping slow ones
 	$(GO) test -short ./...
 
 .PHONY: lint
-lint: ## go vet and staticcheck
+lint: ## gofmt, go vet and staticcheck
+	@unformatted="$$($(dir $(GO))gofmt -l . 2>/dev/null || gofmt -l .)"; \
+	if [ -n "$$unformatted" ]; then echo "gofmt would change:"; echo "$$unformatted"; exit 1; fi
 	$(GO) vet ./...
 	$(STATICCHECK) ./...
 
